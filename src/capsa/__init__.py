@@ -1,0 +1,106 @@
+"""capsa: a plugin-based artifact store for experiment outputs.
+
+Save arrays, tables, metadata, models and traces as typed, multi-file
+artifacts with atomic commits and verified reads, on a local folder or an
+object store::
+
+    import capsa
+
+    store = capsa.open_store("./capsa-store")
+    ref = store.save("exp1/metrics", "json", {"loss": 0.12})
+    art = store.load("exp1/metrics", verify=True)
+    art["data"]  # {'loss': 0.12}
+
+Importing capsa is cheap: plugins are discovered on first use, and no heavy
+library (numpy, pyarrow, zarr) is imported until a plugin needs it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from capsa.errors import (
+    ArtifactExistsError,
+    ArtifactNotFoundError,
+    CapsaError,
+    ConfigError,
+    IntegrityError,
+    InvalidKeyError,
+    MemberNotFoundError,
+    ModeError,
+    PluginConflictError,
+    PluginLoadError,
+    UnknownBackendError,
+    UnknownFormatError,
+    UnknownKindError,
+    UnknownNameError,
+    UntrustedSourceError,
+    ValidationError,
+)
+from capsa.markers import hookimpl
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from capsa.api import open_store
+    from capsa.backends.base import Backend
+    from capsa.formats.base import Format
+    from capsa.kinds.base import ArtifactKind, MemberSpec
+    from capsa.store.artifact import Artifact, ArtifactRef
+    from capsa.store.store import Store
+
+_LAZY = {
+    "open_store": "capsa.api",
+    "Store": "capsa.store.store",
+    "Artifact": "capsa.store.artifact",
+    "ArtifactRef": "capsa.store.artifact",
+    "Format": "capsa.formats.base",
+    "ArtifactKind": "capsa.kinds.base",
+    "MemberSpec": "capsa.kinds.base",
+    "Backend": "capsa.backends.base",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'capsa' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
+
+__all__ = [
+    "Artifact",
+    "ArtifactExistsError",
+    "ArtifactKind",
+    "ArtifactNotFoundError",
+    "ArtifactRef",
+    "Backend",
+    "CapsaError",
+    "ConfigError",
+    "Format",
+    "IntegrityError",
+    "InvalidKeyError",
+    "MemberNotFoundError",
+    "MemberSpec",
+    "ModeError",
+    "PluginConflictError",
+    "PluginLoadError",
+    "Store",
+    "UnknownBackendError",
+    "UnknownFormatError",
+    "UnknownKindError",
+    "UnknownNameError",
+    "UntrustedSourceError",
+    "ValidationError",
+    "__version__",
+    "hookimpl",
+    "open_store",
+]

@@ -1,0 +1,247 @@
+"""The storage-backend interface, shaped like an object store.
+
+Keys are ``/``-separated strings relative to the backend's root, already
+validated by the store. A backend stores opaque objects; everything about
+artifacts (staging, markers, manifests) lives in :mod:`capsa.store`.
+"""
+
+from __future__ import annotations
+
+import io
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, ClassVar
+
+PutData = bytes | bytearray | memoryview | Iterable[bytes]
+"""What :meth:`Backend.put` accepts: a buffer or an iterable of chunks."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """One listed object.
+
+    :ivar key: key relative to the backend root.
+    :ivar size: size in bytes.
+    :ivar mtime: last-modified time, seconds since the epoch.
+    """
+
+    key: str
+    size: int
+    mtime: float
+
+
+class ObjectWriter(ABC):
+    """A streamed put: ``write`` chunks, then ``commit`` (or ``abort``).
+
+    Nothing is visible at the key before :meth:`commit` returns. Writers are
+    context managers: leaving the block with an exception aborts.
+    """
+
+    @abstractmethod
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        """Append ``data``; return the number of bytes taken."""
+
+    @abstractmethod
+    def commit(self) -> None:
+        """Make the object visible. Raises ``ObjectExistsError`` for a create-only put that lost."""
+
+    @abstractmethod
+    def abort(self) -> None:
+        """Discard everything written; the key is untouched."""
+
+    def __enter__(self) -> ObjectWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is not None:
+            self.abort()
+
+
+class BufferedObjectWriter(ObjectWriter):
+    """Default streamed put: gathers the chunks, then one :meth:`Backend.put`."""
+
+    def __init__(self, backend: Backend, key: str, *, create_only: bool):
+        self._backend = backend
+        self._key = key
+        self._create_only = create_only
+        self._chunks: list[bytes] = []
+        self._done = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        """Buffer a chunk (copied, so the caller may reuse its buffer)."""
+        chunk = bytes(data)
+        self._chunks.append(chunk)
+        return len(chunk)
+
+    def commit(self) -> None:
+        """Put the gathered bytes."""
+        if self._done:
+            return
+        self._done = True
+        self._backend.put(self._key, b"".join(self._chunks), create_only=self._create_only)
+        self._chunks.clear()
+
+    def abort(self) -> None:
+        """Drop the buffered bytes."""
+        self._done = True
+        self._chunks.clear()
+
+
+class RangedReader(io.RawIOBase):
+    """A seekable raw file over :meth:`Backend.get_range` (lazy reads on object stores)."""
+
+    def __init__(self, backend: Backend, key: str, size: int):
+        super().__init__()
+        self._backend = backend
+        self._key = key
+        self._size = size
+        self._pos = 0
+
+    def readable(self) -> bool:
+        """Readable."""
+        return True
+
+    def seekable(self) -> bool:
+        """Seekable."""
+        return True
+
+    def tell(self) -> int:
+        """Current position."""
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Move the position."""
+        if whence == io.SEEK_SET:
+            pos = offset
+        elif whence == io.SEEK_CUR:
+            pos = self._pos + offset
+        elif whence == io.SEEK_END:
+            pos = self._size + offset
+        else:
+            raise ValueError(f"invalid whence {whence}")
+        if pos < 0:
+            raise ValueError("negative seek position")
+        self._pos = pos
+        return pos
+
+    def readinto(self, buffer: Any) -> int:
+        """Fill ``buffer`` with one ranged get."""
+        view = memoryview(buffer).cast("B")
+        if self._pos >= self._size or len(view) == 0:
+            return 0
+        end = min(self._size, self._pos + len(view))
+        data = self._backend.get_range(self._key, self._pos, end)
+        n = len(data)
+        view[:n] = data
+        self._pos += n
+        return n
+
+
+class Backend(ABC):
+    """Object-store shaped storage. Subclass it and register the class.
+
+    Required: :meth:`put`, :meth:`get`, :meth:`get_range`, :meth:`head`,
+    :meth:`list`, :meth:`delete`. Everything else has a default built on
+    those. Errors: a missing key raises
+    :class:`~capsa.errors.ObjectNotFoundError`; a create-only put that finds
+    the key raises :class:`~capsa.errors.ObjectExistsError`.
+    """
+
+    schemes: ClassVar[tuple[str, ...]] = ()
+    """URL schemes this backend serves (``("s3",)``)."""
+
+    description: ClassVar[str] = ""
+    """One line shown by ``capsa plugins``."""
+
+    supports_rename: ClassVar[bool] = False
+    """True when :meth:`rename_prefix` is atomic (a local filesystem)."""
+
+    url: str
+    """The URL the backend was opened on (its root)."""
+
+    @classmethod
+    @abstractmethod
+    def from_url(cls, url: str, options: Mapping[str, Any]) -> Backend:
+        """Open the backend rooted at ``url`` with config ``options``."""
+
+    # -- required ----------------------------------------------------------
+
+    @abstractmethod
+    def put(self, key: str, data: PutData, *, create_only: bool = False) -> None:
+        """Store ``data`` at ``key`` atomically (readers see old or new, never partial).
+
+        With ``create_only=True`` the put fails with ``ObjectExistsError``
+        when the key exists, atomically (``O_EXCL``/link locally,
+        ``If-None-Match: *`` on object stores).
+        """
+
+    @abstractmethod
+    def get(self, key: str) -> bytes:
+        """Return the whole object."""
+
+    @abstractmethod
+    def get_range(self, key: str, start: int, end: int) -> bytes:
+        """Return bytes ``[start, end)`` of the object (shorter at its end)."""
+
+    @abstractmethod
+    def head(self, key: str) -> ObjectInfo:
+        """Return the object's info without reading it."""
+
+    @abstractmethod
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Yield every object whose key starts with ``prefix``, lazily (paginated)."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Delete one object; deleting a missing key is not an error."""
+
+    # -- optional, with defaults ---------------------------------------------
+
+    def exists(self, key: str) -> bool:
+        """Return True when an object is stored at ``key``."""
+        from capsa.errors import ObjectNotFoundError
+
+        try:
+            self.head(key)
+        except ObjectNotFoundError:
+            return False
+        return True
+
+    def open_writer(self, key: str, *, create_only: bool = False) -> ObjectWriter:
+        """Start a streamed put (default: buffer in memory, then :meth:`put`)."""
+        return BufferedObjectWriter(self, key, create_only=create_only)
+
+    def open_reader(self, key: str) -> BinaryIO:
+        """Open the object as a seekable buffered file (default: ranged gets)."""
+        size = self.head(key).size
+        raw = RangedReader(self, key, size)
+        return io.BufferedReader(raw, buffer_size=1 << 20)
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every object under ``prefix``; return how many."""
+        keys = [info.key for info in self.list(prefix)]
+        for key in keys:
+            self.delete(key)
+        return len(keys)
+
+    def local_path(self, key: str) -> Path | None:
+        """Return a local filesystem path for ``key`` when the backend has one."""
+        return None
+
+    def rename_prefix(self, src: str, dst: str, *, exchange: bool = False) -> None:
+        """Atomically move everything under ``src/`` to ``dst/``.
+
+        Without ``exchange``: fails with ``ObjectExistsError`` when ``dst``
+        exists (no-replace). With ``exchange``: atomically swaps ``src`` and an
+        existing ``dst``. Only backends with ``supports_rename`` implement it.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot rename")
+
+    def sync_prefix(self, prefix: str) -> None:  # noqa: B027 - optional, no-op by default
+        """Make everything written under ``prefix`` durable (fsync); default no-op."""
+
+    def join(self, key: str) -> str:
+        """Return the URL of ``key`` under this backend's root."""
+        return f"{self.url.rstrip('/')}/{key}" if key else self.url

@@ -1,0 +1,302 @@
+"""The local filesystem backend (a plain path or ``file://``)."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, BinaryIO, ClassVar
+from urllib.parse import unquote, urlparse
+
+from capsa.backends.base import Backend, ObjectInfo, ObjectWriter, PutData
+from capsa.errors import InvalidKeyError, ObjectExistsError, ObjectNotFoundError
+
+TMP_MARKER = ".capsa-tmp-"
+"""Infix of the temporary files a put writes before linking them into place."""
+
+_RENAME_NOREPLACE = 1
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _load_renameat2() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+_renameat2 = _load_renameat2()
+
+
+def rename_noreplace(src: Path, dst: Path) -> None:
+    """Rename ``src`` to ``dst`` atomically, failing with ``FileExistsError`` if ``dst`` exists."""
+    if _renameat2 is not None:
+        rc = _renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE)
+        if rc == 0:
+            return
+        err = ctypes.get_errno()
+        if err not in (errno.EINVAL, errno.ENOSYS):
+            raise OSError(err, os.strerror(err), str(dst))
+    # Fallback without renameat2: a hard link is no-replace for files; for
+    # directories, mkdir claims the name and the contents move in.
+    if src.is_dir():
+        os.mkdir(dst)
+        for child in src.iterdir():
+            os.rename(child, dst / child.name)
+        os.rmdir(src)
+    else:
+        os.link(src, dst)
+        os.unlink(src)
+
+
+def rename_exchange(src: Path, dst: Path) -> None:
+    """Atomically swap ``src`` and ``dst`` (both must exist)."""
+    if _renameat2 is None:
+        raise OSError(errno.ENOSYS, "renameat2 is not available on this platform")
+    rc = _renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_EXCHANGE)
+    if rc != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), str(dst))
+
+
+def fsync_dir(path: Path) -> None:
+    """Fsync a directory so renames and new entries inside it are durable."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except FileNotFoundError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalObjectWriter(ObjectWriter):
+    """Streams into a temporary file beside the target; commit fsyncs and links it in."""
+
+    def __init__(self, path: Path, *, create_only: bool):
+        self._path = path
+        self._create_only = create_only
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = path.with_name(f"{path.name}{TMP_MARKER}{uuid.uuid4().hex}")
+        self._fh: BinaryIO | None = open(self._tmp, "xb", buffering=0)  # noqa: SIM115
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        """Write straight to the temporary file (releases the GIL)."""
+        assert self._fh is not None, "writer already closed"
+        view = memoryview(data)
+        total = view.nbytes
+        done = 0
+        while done < total:  # raw files may write partially
+            done += self._fh.write(view[done:]) or 0
+        return total
+
+    def commit(self) -> None:
+        """Fsync, then link (create-only) or rename (replace) into place."""
+        if self._fh is None:
+            return
+        try:
+            os.fsync(self._fh.fileno())
+        finally:
+            self._fh.close()
+            self._fh = None
+        try:
+            if self._create_only:
+                try:
+                    os.link(self._tmp, self._path)
+                except FileExistsError:
+                    raise ObjectExistsError(f"object {str(self._path)!r} already exists") from None
+                os.unlink(self._tmp)
+            else:
+                os.replace(self._tmp, self._path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._tmp)
+
+    def abort(self) -> None:
+        """Remove the temporary file."""
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._tmp)
+
+
+class LocalBackend(Backend):
+    """Objects are files under a root folder; keys are relative paths.
+
+    Puts write a temporary file, fsync it, and link (create-only, atomic
+    no-replace) or rename it into place. Whole prefixes rename atomically with
+    ``renameat2`` (no-replace or exchange), which the store uses to commit.
+    """
+
+    schemes: ClassVar[tuple[str, ...]] = ("file", "")
+    description: ClassVar[str] = "local folder (plain path or file://); atomic renames"
+    supports_rename: ClassVar[bool] = True
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root).expanduser().absolute()
+        self.url = self.root.as_uri()
+
+    @classmethod
+    def from_url(cls, url: str, options: Mapping[str, Any]) -> LocalBackend:
+        """Open ``file:///abs/path`` or a plain (absolute or relative) path."""
+        if url.startswith("file:"):
+            parsed = urlparse(url)
+            if parsed.netloc not in ("", "localhost"):
+                raise InvalidKeyError(f"file URL {url!r} names a remote host")
+            return cls(unquote(parsed.path))
+        return cls(url)
+
+    def _path(self, key: str) -> Path:
+        if key.startswith("/") or "\\" in key or "\x00" in key or ".." in key.split("/"):
+            raise InvalidKeyError(f"key {key!r} escapes the store root")
+        return self.root / key if key else self.root
+
+    def put(self, key: str, data: PutData, *, create_only: bool = False) -> None:
+        """Write a temporary file, fsync, then link or rename it to ``key``."""
+        writer = LocalObjectWriter(self._path(key), create_only=create_only)
+        try:
+            if isinstance(data, bytes | bytearray | memoryview):
+                writer.write(data)
+            else:
+                for chunk in data:
+                    writer.write(chunk)
+        except BaseException:
+            writer.abort()
+            raise
+        writer.commit()
+
+    def open_writer(self, key: str, *, create_only: bool = False) -> ObjectWriter:
+        """Stream to a temporary file beside ``key``."""
+        return LocalObjectWriter(self._path(key), create_only=create_only)
+
+    def get(self, key: str) -> bytes:
+        """Read the whole file."""
+        try:
+            return self._path(key).read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise ObjectNotFoundError(f"no object at {key!r} in {self.url}") from None
+
+    def get_range(self, key: str, start: int, end: int) -> bytes:
+        """Read ``[start, end)``."""
+        try:
+            with open(self._path(key), "rb", buffering=0) as fh:
+                fh.seek(start)
+                return fh.read(max(0, end - start)) or b""
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise ObjectNotFoundError(f"no object at {key!r} in {self.url}") from None
+
+    def head(self, key: str) -> ObjectInfo:
+        """Stat the file."""
+        path = self._path(key)
+        try:
+            st = path.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            raise ObjectNotFoundError(f"no object at {key!r} in {self.url}") from None
+        if not path.is_file():
+            raise ObjectNotFoundError(f"no object at {key!r} in {self.url} (a folder)")
+        return ObjectInfo(key=key, size=st.st_size, mtime=st.st_mtime)
+
+    def open_reader(self, key: str) -> BinaryIO:
+        """Open the file."""
+        try:
+            return open(self._path(key), "rb")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise ObjectNotFoundError(f"no object at {key!r} in {self.url}") from None
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Walk the folders under ``prefix`` in sorted order, yielding files lazily."""
+        base = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        start = self._path(base)
+        if not start.is_dir():
+            return
+        stack = [(start, base)]
+        while stack:
+            folder, rel = stack.pop()
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name, reverse=True)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            for entry in entries:
+                key = f"{rel}/{entry.name}" if rel else entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    if key.startswith(prefix) or prefix.startswith(key + "/"):
+                        stack.append((Path(entry.path), key))
+                elif key.startswith(prefix):
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue
+                    yield ObjectInfo(key=key, size=st.st_size, mtime=st.st_mtime)
+
+    def delete(self, key: str) -> None:
+        """Unlink the file and prune folders left empty (object stores have none)."""
+        path = self._path(key)
+        try:
+            path.unlink()
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        self._prune(path.parent)
+
+    def _prune(self, folder: Path) -> None:
+        while folder != self.root and self.root in folder.parents:
+            try:
+                folder.rmdir()
+            except OSError:
+                return
+            folder = folder.parent
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove a whole folder at once when the prefix is one."""
+        if prefix.endswith("/") and prefix.strip("/"):
+            path = self._path(prefix.rstrip("/"))
+            if path.is_dir():
+                count = sum(len(files) for _, _, files in os.walk(path))
+                shutil.rmtree(path)
+                self._prune(path.parent)
+                return count
+        return super().delete_prefix(prefix)
+
+    def local_path(self, key: str) -> Path | None:
+        """The file's path."""
+        return self._path(key)
+
+    def rename_prefix(self, src: str, dst: str, *, exchange: bool = False) -> None:
+        """Rename the folder ``src`` to ``dst`` with renameat2 (no-replace or exchange)."""
+        s, d = self._path(src.rstrip("/")), self._path(dst.rstrip("/"))
+        d.parent.mkdir(parents=True, exist_ok=True)
+        if exchange:
+            rename_exchange(s, d)
+            return
+        try:
+            rename_noreplace(s, d)
+        except FileExistsError:
+            raise ObjectExistsError(f"{dst!r} already exists in {self.url}") from None
+        except OSError as exc:
+            if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                raise ObjectExistsError(f"{dst!r} already exists in {self.url}") from None
+            raise
+
+    def sync_prefix(self, prefix: str) -> None:
+        """Fsync the folder of ``prefix`` and its parent."""
+        path = self._path(prefix.rstrip("/"))
+        fsync_dir(path)
+        fsync_dir(path.parent)
+
+    def join(self, key: str) -> str:
+        """Return a ``file://`` URL for ``key``."""
+        return self._path(key).as_uri() if key else self.url

@@ -1,0 +1,16 @@
+"""Built-in artifact kinds: json, text, blob, pickle and bundle."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from capsa.kinds.base import ArtifactKind
+from capsa.kinds.generic import BlobKind, BundleKind, JsonKind, PickleKind, TextKind
+from capsa.markers import hookimpl
+
+
+@hookimpl
+def capsa_register_artifact_kinds(register: Callable[[ArtifactKind], None]) -> None:
+    """Register the core kinds."""
+    for kind in (JsonKind(), TextKind(), BlobKind(), PickleKind(), BundleKind()):
+        register(kind)

@@ -1,0 +1,256 @@
+"""``capsa``: inspect plugins, list, show, verify and garbage-collect artifacts, run the demo.
+
+Every command takes ``--json`` where a script would parse its output, and
+exits with the codes in :mod:`capsa.cli.exitcodes`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from capsa.cli import exitcodes
+from capsa.cli.render import emit_json, human_size, table
+from capsa.errors import (
+    ArtifactNotFoundError,
+    CapsaError,
+    ConfigError,
+    MemberNotFoundError,
+    PluginError,
+)
+
+
+def _store(args: argparse.Namespace, *, default_mode: str | None = None) -> Any:
+    from capsa.api import open_store
+
+    return open_store(
+        args.store,
+        mode=args.mode or default_mode,
+        session=args.session,
+        test_name=args.test_name,
+    )
+
+
+# -- commands ------------------------------------------------------------------
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    """List installed plugins and what each provides."""
+    from capsa.plugins.manager import get_registry, list_plugins
+
+    registry = get_registry()
+    infos = [p for p in list_plugins() if args.all or not p.builtin or p.status != "loaded"]
+    if args.json:
+        emit_json(
+            {
+                "plugins": infos,
+                "conflicts": registry.conflicts(),
+            }
+        )
+        return exitcodes.OK
+    if not infos:
+        print("no plugins installed beyond the core (use --all to include the built-ins)")
+    for info in infos:
+        flag = "" if info.status == "loaded" else f" [{info.status}]"
+        print(f"{info.distribution} {info.version} ({info.name} -> {info.module}){flag}")
+        if info.error:
+            print(f"    error: {info.error}")
+        for family, names in info.provides.items():
+            if names:
+                print(f"    {family.replace('_', ' ')}: {', '.join(names)}")
+    for family, clashes in registry.conflicts().items():
+        for name, plugins in clashes.items():
+            print(f"conflict: {family} {name!r} is registered by {', '.join(plugins)}")
+    return exitcodes.OK
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    """List committed artifacts."""
+    store = _store(args)
+    items = store.list(args.prefix or "", kind=args.kind)
+    if args.json:
+        emit_json({"store": store.url, "mode": store.mode, "artifacts": items})
+        return exitcodes.OK
+    rows = [[i.key, i.kind, human_size(i.size), i.created_at] for i in items]
+    if rows:
+        print(table(rows, ["KEY", "KIND", "SIZE", "CREATED"]))
+    else:
+        print(f"no artifacts in {store.url}" + (f" ({store.namespace})" if store.namespace else ""))
+    return exitcodes.OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """Show one artifact's manifest."""
+    store = _store(args)
+    manifest = store.manifest(args.key)
+    if args.json:
+        emit_json(manifest)
+        return exitcodes.OK
+    print(f"key:        {args.key}")
+    print(f"url:        {store.url_for(args.key)}")
+    print(f"kind:       {manifest.kind} (version {manifest.kind_version})")
+    print(f"created:    {manifest.created_at}  mode={manifest.mode}")
+    plugins = ", ".join(f"{k} {v}" for k, v in manifest.producer.plugins.items())
+    print(f"producer:   capsa {manifest.producer.capsa}" + (f"; {plugins}" if plugins else ""))
+    prov = manifest.provenance
+    git = (
+        f"git {prov.git.commit[:12]}{' (dirty)' if prov.git.dirty else ''}"
+        if prov.git
+        else "no git"
+    )
+    print(f"provenance: python {prov.python} on {prov.host}, {git}")
+    rows = [[m.file, m.format, human_size(m.size), m.sha256[:16]] for m in manifest.members]
+    print(table(rows, ["MEMBER", "FORMAT", "SIZE", "SHA256"]))
+    if manifest.meta:
+        print(f"meta:       {manifest.meta}")
+    return exitcodes.OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Re-hash members and report mismatches (exit 1 when any)."""
+    store = _store(args)
+    report = store.verify(args.key)
+    if args.json:
+        emit_json({"ok": report.ok, **{f: getattr(report, f) for f in report.__struct_fields__}})
+    else:
+        for p in report.problems:
+            print(f"CORRUPT {p.key} :: {p.member}: {p.problem}: {p.detail}")
+        status = "ok" if report.ok else f"{len(report.problems)} problem(s)"
+        print(
+            f"verified {report.artifacts} artifact(s), {report.members} member(s), "
+            f"{human_size(report.bytes)}: {status}"
+        )
+    return exitcodes.OK if report.ok else exitcodes.PROBLEMS
+
+
+def cmd_gc(args: argparse.Namespace) -> int:
+    """Find (and with --yes, delete) debris of interrupted saves."""
+    store = _store(args)
+    report = store.gc(dry_run=not args.yes, older_than=args.older_than)
+    if args.json:
+        emit_json(report)
+        return exitcodes.OK
+    verb = "would remove" if report.dry_run else "removed"
+    for key in report.objects:
+        print(f"{verb}: {key}")
+    print(
+        f"{verb} {len(report.objects)} object(s), {human_size(report.bytes)}"
+        + (f"; {report.kept_recent} recent object(s) kept" if report.kept_recent else "")
+        + (" (run with --yes to delete)" if report.dry_run and report.objects else "")
+    )
+    return exitcodes.OK
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    """Print the resolved configuration and where each value came from."""
+    import msgspec
+
+    from capsa.config.loader import load_config
+
+    resolved = load_config()
+    url, _entry, origin = resolved.store_entry(args.store)
+    values = msgspec.to_builtins(resolved.config)
+    if args.json:
+        emit_json(
+            {
+                "file": str(resolved.file) if resolved.file else None,
+                "store_url": url,
+                "store_origin": origin,
+                "values": values,
+                "sources": resolved.sources,
+            }
+        )
+        return exitcodes.OK
+    print(f"config file: {resolved.file or '(none found)'}")
+    print(f"store url:   {url}  (from {origin})")
+    for name in resolved.config.__struct_fields__:
+        print(f"{name} = {values[name]!r}  ({resolved.sources.get(name, 'default')})")
+    return exitcodes.OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Save a few artifacts, list, verify and reload them."""
+    from capsa.cli.demo import run_demo
+
+    store = _store(args, default_mode="development")
+    return run_demo(store, as_json=args.json)
+
+
+# -- parser --------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser (exposed for docs and tests)."""
+    from capsa import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="capsa",
+        description="Plugin-based artifact store for experiment outputs.",
+        epilog="Exit codes: 0 ok, 1 problems found, 2 usage, 3 not found, 4 config/plugin "
+        "error, 5 other capsa error.",
+    )
+    parser.add_argument("--version", action="version", version=f"capsa {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--store", help="store URL, path, or name from the config")
+    common.add_argument("--mode", choices=["production", "development", "test"], help="store mode")
+    common.add_argument("--session", help="development session name")
+    common.add_argument("--test-name", help="test namespace name")
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(
+        name: str, fn: Callable[[argparse.Namespace], int], help_: str
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, parents=[common], help=help_, description=fn.__doc__)
+        p.set_defaults(func=fn)
+        return p
+
+    p = add("plugins", cmd_plugins, "list installed plugins and what they provide")
+    p.add_argument("--all", action="store_true", help="include the core's built-in plugins")
+    p = add("ls", cmd_ls, "list committed artifacts")
+    p.add_argument("prefix", nargs="?", default="", help="only keys starting with this")
+    p.add_argument("--kind", help="only artifacts of this kind")
+    p = add("show", cmd_show, "show an artifact's manifest")
+    p.add_argument("key")
+    p = add("verify", cmd_verify, "re-hash members; exit 1 on any mismatch")
+    p.add_argument("key", nargs="?", default=None, help="one artifact (default: all)")
+    p = add("gc", cmd_gc, "find and remove debris of interrupted saves")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--dry-run", action="store_true", default=True, help="only report (default)")
+    group.add_argument("--yes", action="store_true", help="really delete")
+    p.add_argument(
+        "--older-than",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="leave debris younger than this (default: gc_grace_seconds from config)",
+    )
+    add("config", cmd_config, "print the resolved configuration and its sources")
+    add("demo", cmd_demo, "save, list, verify and reload demo artifacts (development mode)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except (ArtifactNotFoundError, MemberNotFoundError) as exc:
+        print(f"capsa: error: {exc}", file=sys.stderr)
+        return exitcodes.NOT_FOUND
+    except (ConfigError, PluginError) as exc:
+        print(f"capsa: error: {exc}", file=sys.stderr)
+        return exitcodes.CONFIG
+    except CapsaError as exc:
+        print(f"capsa: error: {exc}", file=sys.stderr)
+        return exitcodes.ERROR
+    except BrokenPipeError:
+        return exitcodes.OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""Finding, decoding and merging configuration, remembering where each value came from.
+
+Precedence, highest first: arguments to ``open_store``; environment variables
+(``CAPSA_STORE``, ``CAPSA_MODE``, ``CAPSA_SESSION``, ``CAPSA_TEST_NAME``,
+``CAPSA_GC_GRACE_SECONDS``); the config file; defaults. The config file is
+``CAPSA_CONFIG`` when set, else the nearest ``capsa.toml`` or
+``pyproject.toml`` with a ``[tool.capsa]`` table, walking up from the current
+folder (``capsa.toml`` wins in the same folder).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from capsa.config.schema import DEFAULT_STORE_URL, MODES, CapsaConfig, StoreConfig
+from capsa.errors import ConfigError
+
+ENV_VARS: dict[str, str] = {
+    "store": "CAPSA_STORE",
+    "mode": "CAPSA_MODE",
+    "session": "CAPSA_SESSION",
+    "test_name": "CAPSA_TEST_NAME",
+    "gc_grace_seconds": "CAPSA_GC_GRACE_SECONDS",
+}
+"""Config field -> environment variable that overrides it."""
+
+_PATH_RE = re.compile(r"at `\$(?P<path>[^`]*)`")
+
+
+@dataclass
+class ResolvedConfig:
+    """The merged configuration and the origin of every value.
+
+    :ivar config: the merged :class:`CapsaConfig`.
+    :ivar file: the config file used, if any.
+    :ivar sources: dotted key -> ``"default"``, a file path, or ``"env:NAME"``.
+    """
+
+    config: CapsaConfig
+    file: Path | None = None
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def base_dir(self) -> Path:
+        """Folder that relative store paths in the file are relative to."""
+        return self.file.parent if self.file is not None else Path.cwd()
+
+    def store_entry(self, name_or_url: str | None) -> tuple[str, StoreConfig | None, str]:
+        """Resolve a store name or URL to ``(url, named entry or None, origin)``."""
+        cfg = self.config
+        target = name_or_url if name_or_url is not None else cfg.store
+        origin = "argument" if name_or_url is not None else self.sources.get("store", "default")
+        if target is None:
+            return DEFAULT_STORE_URL, None, "default"
+        entry = cfg.stores.get(target)
+        if entry is not None:
+            return self._absolute(entry.url, from_file=True), entry, origin
+        if "://" not in target and not _looks_like_path(target) and cfg.stores:
+            raise ConfigError(
+                f"no store named {target!r}; named stores are {', '.join(sorted(cfg.stores))}",
+                source=origin,
+                key="store",
+            )
+        return self._absolute(target, from_file=origin == str(self.file)), None, origin
+
+    def _absolute(self, url: str, *, from_file: bool) -> str:
+        if "://" in url:
+            return url
+        path = Path(url).expanduser()
+        if not path.is_absolute() and from_file:
+            path = self.base_dir / path
+        return str(path)
+
+
+def _looks_like_path(value: str) -> bool:
+    return value.startswith((".", "/", "~")) or os.sep in value or "/" in value
+
+
+def find_config_file(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
+    """Return the config file and its capsa table, or None when there is none."""
+    explicit = os.environ.get("CAPSA_CONFIG")
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise ConfigError("the file does not exist", source=str(path), key="CAPSA_CONFIG")
+        data = _read_toml(path)
+        return path, (
+            data.get("tool", {}).get("capsa", {}) if path.name == "pyproject.toml" else data
+        )
+    folder = (start or Path.cwd()).absolute()
+    for candidate in (folder, *folder.parents):
+        capsa_toml = candidate / "capsa.toml"
+        if capsa_toml.is_file():
+            return capsa_toml, _read_toml(capsa_toml)
+        pyproject = candidate / "pyproject.toml"
+        if pyproject.is_file():
+            data = _read_toml(pyproject)
+            table = data.get("tool", {}).get("capsa")
+            if table is not None:
+                if not isinstance(table, dict):
+                    raise ConfigError("must be a table", source=str(pyproject), key="tool.capsa")
+                return pyproject, table
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML: {exc}", source=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc}", source=str(path)) from None
+
+
+def decode_config(table: dict[str, Any], *, source: str, prefix: str = "") -> CapsaConfig:
+    """Decode a config table; a bad key or value raises :class:`ConfigError` naming it."""
+    try:
+        return msgspec.convert(table, CapsaConfig, strict=True)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        match = _PATH_RE.search(text)
+        path = match.group("path") if match else ""
+        message = _PATH_RE.sub("", text).strip(" -")
+        unknown = re.search(r"unknown field `([^`]+)`", text)
+        if unknown:
+            path = f"{path}.{unknown.group(1)}"
+            message = "unknown key (check the spelling; see `capsa config --help`)"
+        dotted = path.lstrip(".").replace("[", ".").replace("]", "")
+        if prefix:
+            dotted = f"{prefix}.{dotted}" if dotted else prefix
+        raise ConfigError(message, source=source, key=dotted or None) from None
+
+
+def load_config(start: Path | None = None) -> ResolvedConfig:
+    """Read the config file (if any) and the environment into a :class:`ResolvedConfig`."""
+    found = find_config_file(start)
+    file: Path | None = None
+    table: dict[str, Any] = {}
+    prefix = ""
+    if found is not None:
+        file, table = found
+        prefix = "tool.capsa" if file.name == "pyproject.toml" else ""
+    config = decode_config(table, source=str(file) if file else "defaults", prefix=prefix)
+    sources = {
+        name: (str(file) if name in table else "default") for name in CapsaConfig.__struct_fields__
+    }
+    overrides: dict[str, Any] = {}
+    for name, var in ENV_VARS.items():
+        raw = os.environ.get(var)
+        if raw is None or raw == "":
+            continue
+        value: Any = raw
+        if name == "mode" and raw not in MODES:
+            raise ConfigError(
+                f"expected one of {', '.join(MODES)}, got {raw!r}", source="environment", key=var
+            )
+        if name == "gc_grace_seconds":
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ConfigError(
+                    f"expected a number of seconds, got {raw!r}", source="environment", key=var
+                ) from None
+        overrides[name] = value
+        sources[name] = f"env:{var}"
+    if overrides:
+        config = msgspec.structs.replace(config, **overrides)
+    return ResolvedConfig(config=config, file=file, sources=sources)

@@ -1,0 +1,136 @@
+"""The artifact-kind interface: a named, versioned layout of members."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import msgspec
+
+from capsa.errors import ValidationError
+
+
+class MemberSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """One member of an artifact kind.
+
+    :ivar name: logical name used as ``artifact[name]`` and as the key in the
+        data mapping handed to ``save``.
+    :ivar filename: the file name inside the artifact (``"fit.npz"``);
+        defaults to ``name``. ``artifact[filename]`` works too.
+    :ivar format: the registered format name that writes and reads it.
+    :ivar required: whether ``save`` refuses data without this member.
+    :ivar options: default format options (``{"compressed": True}``).
+    :ivar description: one line for docs and ``capsa plugins --all``.
+    """
+
+    name: str
+    format: str
+    filename: str = ""
+    required: bool = True
+    options: dict[str, Any] = msgspec.field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def file(self) -> str:
+        """The file name the member is stored under."""
+        return self.filename or self.name
+
+
+class LegacyLayout(msgspec.Struct, frozen=True, kw_only=True):
+    """An older version of a kind's layout that ``Store.load`` still reads.
+
+    :ivar version: the kind version recorded in manifests written with it.
+    :ivar renames: current logical member name -> file name used then, for
+        members that were stored under another name.
+    :ivar note: what changed, for docs.
+    """
+
+    version: int
+    renames: dict[str, str] = msgspec.field(default_factory=dict)
+    note: str = ""
+
+
+class ArtifactKind:
+    """A named, versioned layout of members with validation.
+
+    Subclass it, set :attr:`name`, :attr:`version` and :attr:`members`, and
+    register an instance from a ``capsa_register_artifact_kinds`` hook.
+    Override :meth:`validate` to check data across members (shapes that must
+    agree ...); it runs before anything is written.
+    """
+
+    name: ClassVar[str]
+    """Unique kind name, conventionally ``"<plugin>.<thing>"``."""
+
+    version: ClassVar[int] = 1
+    """Layout version written into every manifest of this kind."""
+
+    members: ClassVar[tuple[MemberSpec, ...]] = ()
+    """The declared members."""
+
+    open_layout: ClassVar[bool] = False
+    """When True, undeclared member names are allowed; their format is taken
+    from the file extension (``"metrics.json"`` -> json)."""
+
+    legacy_layouts: ClassVar[tuple[LegacyLayout, ...]] = ()
+    """Older layouts of this kind that can still be loaded."""
+
+    description: ClassVar[str] = ""
+    """One line shown by ``capsa plugins``."""
+
+    def member(self, name: str) -> MemberSpec | None:
+        """Return the spec whose logical name or file name is ``name``."""
+        for spec in self.members:
+            if name in (spec.name, spec.file):
+                return spec
+        return None
+
+    def to_members(self, data: Any) -> dict[str, Any]:
+        """Split the user's ``data`` into ``{member name: value}``.
+
+        A kind with exactly one declared member (and a closed layout) takes
+        ``data`` as that member's value. Otherwise ``data`` must be a mapping
+        keyed by member names (logical or file names).
+        """
+        if len(self.members) == 1 and not self.open_layout:
+            return {self.members[0].name: data}
+        if not isinstance(data, Mapping):
+            names = ", ".join(repr(m.name) for m in self.members) or "file names"
+            raise ValidationError(
+                f"kind {self.name!r} expects a mapping of member name to value "
+                f"({names}); got {type(data).__name__}"
+            )
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            if not isinstance(key, str):
+                raise ValidationError(
+                    f"kind {self.name!r}: member names must be strings, got {key!r}"
+                )
+            spec = self.member(key)
+            out[spec.name if spec else key] = value
+        return out
+
+    def validate(self, members: Mapping[str, Any]) -> None:
+        """Check the split data; raise :class:`~capsa.errors.ValidationError`.
+
+        The default refuses missing required members and, for closed layouts,
+        unknown ones. Subclasses call ``super().validate(members)`` first.
+        """
+        for spec in self.members:
+            if spec.required and members.get(spec.name) is None:
+                raise ValidationError(f"kind {self.name!r}: required member {spec.name!r} missing")
+        if not self.open_layout:
+            known = {m.name for m in self.members}
+            unknown = sorted(set(members) - known)
+            if unknown:
+                raise ValidationError(
+                    f"kind {self.name!r} has no member(s) {', '.join(map(repr, unknown))}; "
+                    f"its members are {', '.join(repr(m) for m in sorted(known))}"
+                )
+
+    def legacy_layout(self, version: int) -> LegacyLayout | None:
+        """Return the legacy layout recorded for ``version``, if any."""
+        for layout in self.legacy_layouts:
+            if layout.version == version:
+                return layout
+        return None

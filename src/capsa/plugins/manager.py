@@ -1,0 +1,252 @@
+"""Discovering plugins through entry points and building the registry.
+
+Discovery is lazy and cheap: nothing happens at ``import capsa``. The first
+call to :func:`get_registry` reads the ``capsa`` entry-point group, imports
+each plugin module (which must not import heavy libraries at module level),
+registers it with pluggy, and calls each plugin's ``capsa_register_*`` hooks
+one plugin at a time so that a broken plugin is reported and skipped without
+taking the others down.
+
+Environment:
+
+``CAPSA_LOAD_PLUGINS=a,b``
+    load only the named plugins (entry-point or distribution names); the
+    core's built-in plugins always load. An empty value loads none but those.
+``CAPSA_STRICT_PLUGINS=1``
+    a plugin that fails to import or register raises
+    :class:`~capsa.errors.PluginLoadError` instead of a warning.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+import pluggy
+
+from capsa import hookspecs
+from capsa.errors import PluginLoadError
+from capsa.markers import PROJECT_NAME
+from capsa.plugins.registry import Registry
+
+ENTRY_POINT_GROUP = PROJECT_NAME
+"""The entry-point group plugins declare: ``[project.entry-points.capsa]``."""
+
+CORE_DISTRIBUTION = "capsa"
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+class CapsaPluginWarning(UserWarning):
+    """A plugin failed to load or register and was skipped."""
+
+
+@dataclass
+class PluginInfo:
+    """What ``capsa plugins`` shows for one entry point.
+
+    :ivar name: the entry-point name (the plugin's name inside pluggy).
+    :ivar module: the object reference of the entry point (``"capsa_npz.plugin"``).
+    :ivar distribution: the distribution that declares it.
+    :ivar version: the distribution's version.
+    :ivar status: ``"loaded"``, ``"failed"`` or ``"not allowed"`` (filtered
+        out by the allowlist).
+    :ivar error: the exception text when it failed.
+    :ivar provides: family -> names the plugin registered.
+    """
+
+    name: str
+    module: str
+    distribution: str
+    version: str
+    status: str = "loaded"
+    error: str | None = None
+    builtin: bool = False
+    provides: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class _State:
+    pm: pluggy.PluginManager
+    registry: Registry
+    plugins: list[PluginInfo]
+
+
+_lock = threading.RLock()
+_state: _State | None = None
+
+
+def _strict(strict: bool | None) -> bool:
+    if strict is not None:
+        return strict
+    return os.environ.get("CAPSA_STRICT_PLUGINS", "").strip().lower() in _TRUE
+
+
+def _allowlist(allow: Iterable[str] | None) -> set[str] | None:
+    if allow is not None:
+        return {a.strip() for a in allow if a.strip()}
+    raw = os.environ.get("CAPSA_LOAD_PLUGINS")
+    if raw is None:
+        return None
+    return {a.strip() for a in raw.split(",") if a.strip()}
+
+
+def _fail(info: PluginInfo, exc: BaseException, stage: str, strict: bool) -> None:
+    info.status = "failed"
+    info.error = f"{type(exc).__name__}: {exc}"
+    message = (
+        f"capsa plugin {info.name!r} from distribution {info.distribution!r} "
+        f"{info.version} failed to {stage} and was skipped: {info.error}"
+    )
+    if strict:
+        raise PluginLoadError(message) from exc
+    warnings.warn(message, CapsaPluginWarning, stacklevel=4)
+
+
+def _entry_points() -> list[EntryPoint]:
+    return sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+
+
+def _build(*, allow: Iterable[str] | None, strict: bool | None) -> _State:
+    strict_ = _strict(strict)
+    allowed = _allowlist(allow)
+    pm = pluggy.PluginManager(PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    registry = Registry()
+    plugins: list[PluginInfo] = []
+    by_name: dict[str, PluginInfo] = {}
+
+    for ep in _entry_points():
+        dist = ep.dist
+        info = PluginInfo(
+            name=ep.name,
+            module=ep.value,
+            distribution=dist.name if dist else "?",
+            version=dist.version if dist else "?",
+        )
+        info.builtin = info.distribution == CORE_DISTRIBUTION
+        plugins.append(info)
+        if ep.name in by_name:
+            _fail(
+                info,
+                RuntimeError(
+                    f"entry point name {ep.name!r} is already used by "
+                    f"{by_name[ep.name].distribution!r}"
+                ),
+                "load",
+                strict_,
+            )
+            continue
+        if (
+            allowed is not None
+            and not info.builtin
+            and ep.name not in allowed
+            and info.distribution not in allowed
+        ):
+            info.status = "not allowed"
+            continue
+        try:
+            module = ep.load()
+            pm.register(module, name=ep.name)
+        except Exception as exc:
+            _fail(info, exc, "import", strict_)
+            continue
+        by_name[ep.name] = info
+
+    families: list[tuple[str, Callable[[Any, str], None]]] = [
+        ("capsa_register_formats", registry.add_format),
+        ("capsa_register_artifact_kinds", registry.add_kind),
+        ("capsa_register_backends", registry.add_backend),
+        ("capsa_register_curvature_estimators", registry.add_estimator),
+        ("capsa_register_signal_builders", registry.add_signal_builder),
+    ]
+    for hook_name, add in families:
+        caller = getattr(pm.hook, hook_name)
+        for impl in caller.get_hookimpls():
+            info = by_name[impl.plugin_name]
+            if info.status == "failed":
+                continue
+            staged: list[Any] = []
+            try:
+                impl.function(register=staged.append)
+            except Exception as exc:
+                _fail(info, exc, f"register ({hook_name})", strict_)
+                continue
+            for obj in staged:
+                add(obj, impl.plugin_name)
+
+    for info in plugins:
+        if info.status == "loaded":
+            info.provides = registry.provided_by(info.name)
+    return _State(pm=pm, registry=registry, plugins=plugins)
+
+
+def _get_state() -> _State:
+    global _state
+    with _lock:
+        if _state is None:
+            _state = _build(allow=None, strict=None)
+        return _state
+
+
+def configure_plugins(*, allow: Iterable[str] | None = None, strict: bool | None = None) -> None:
+    """Rebuild the registry with an explicit allowlist / strictness (from config)."""
+    global _state
+    with _lock:
+        _state = _build(allow=allow, strict=strict)
+
+
+def get_registry() -> Registry:
+    """Return the process-wide registry, discovering plugins on first use."""
+    return _get_state().registry
+
+
+def plugin_manager() -> pluggy.PluginManager:
+    """Return the pluggy manager (plugins registered, hooks callable)."""
+    return _get_state().pm
+
+
+def list_plugins() -> list[PluginInfo]:
+    """Return every discovered entry point with its status and what it provides."""
+    return list(_get_state().plugins)
+
+
+def reset_plugins() -> None:
+    """Forget the registry so the next use discovers plugins again (tests)."""
+    global _state
+    with _lock:
+        _state = None
+
+
+def fire_committed(event: Any) -> None:
+    """Call every ``capsa_artifact_committed`` implementation, isolating failures."""
+    pm = plugin_manager()
+    for impl in pm.hook.capsa_artifact_committed.get_hookimpls():
+        try:
+            impl.function(event=event)
+        except Exception as exc:
+            warnings.warn(
+                f"capsa plugin {impl.plugin_name!r} raised in capsa_artifact_committed "
+                f"for {event.key!r}: {type(exc).__name__}: {exc}",
+                CapsaPluginWarning,
+                stacklevel=3,
+            )
+
+
+def ensure_plugins(*, allow: Iterable[str] | None, strict: bool | None) -> None:
+    """Build the registry with config settings unless it exists; environment variables win."""
+    global _state
+    with _lock:
+        if _state is not None:
+            return
+        env_allow = os.environ.get("CAPSA_LOAD_PLUGINS")
+        env_strict = os.environ.get("CAPSA_STRICT_PLUGINS")
+        _state = _build(
+            allow=None if env_allow is not None else allow,
+            strict=None if env_strict is not None else strict,
+        )

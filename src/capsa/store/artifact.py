@@ -1,0 +1,271 @@
+"""Loaded artifacts: a manifest plus lazily read members."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from capsa.errors import IntegrityError, MemberNotFoundError, ObjectNotFoundError
+from capsa.store.hashing import hash_stream, sha256_bytes
+from capsa.store.manifest import Manifest, MemberRecord
+from capsa.store.reports import Problem
+
+if TYPE_CHECKING:
+    from capsa.backends.base import Backend
+    from capsa.kinds.base import ArtifactKind
+    from capsa.plugins.registry import Registry
+
+
+@dataclass(frozen=True)
+class ArtifactRef:
+    """What ``Store.save`` returns: where the committed artifact is.
+
+    :ivar key: the key as given to ``save``.
+    :ivar full_key: the key inside the backend (with the mode namespace).
+    :ivar url: URL of the artifact prefix.
+    :ivar manifest: the committed manifest.
+    """
+
+    key: str
+    full_key: str
+    url: str
+    manifest: Manifest
+    local_dir: Path | None = None
+
+    @property
+    def kind(self) -> str:
+        """The artifact kind."""
+        return self.manifest.kind
+
+
+class StoredMember:
+    """A :class:`~capsa.formats.base.MemberSource` over one member in a backend.
+
+    ``read_bytes`` always checks size and sha256 against the manifest (the
+    bytes are in memory anyway); ``open`` checks the size, and the full hash is
+    checked by ``verify``.
+    """
+
+    def __init__(self, backend: Backend, object_key: str, record: MemberRecord, artifact_key: str):
+        self._backend = backend
+        self._object_key = object_key
+        self._record = record
+        self._artifact_key = artifact_key
+
+    @property
+    def name(self) -> str:
+        """Member file name."""
+        return self._record.file
+
+    @property
+    def size(self) -> int:
+        """Size recorded in the manifest."""
+        return self._record.size
+
+    @property
+    def info(self) -> Mapping[str, Any]:
+        """What the format recorded at write time."""
+        return self._record.info
+
+    def _missing(self) -> IntegrityError:
+        return IntegrityError(
+            f"artifact {self._artifact_key!r}: member {self._record.file!r} is missing from storage"
+        )
+
+    def open(self) -> BinaryIO:
+        """Open the member (seekable); its size must match the manifest."""
+        try:
+            fh = self._backend.open_reader(self._object_key)
+        except ObjectNotFoundError:
+            raise self._missing() from None
+        try:
+            actual = fh.seek(0, 2)
+            fh.seek(0)
+        except OSError:
+            return fh
+        if actual != self._record.size:
+            fh.close()
+            raise IntegrityError(
+                f"artifact {self._artifact_key!r}: member {self._record.file!r} has "
+                f"{actual} bytes, the manifest says {self._record.size} "
+                "(truncated, or overwritten since the artifact was opened)"
+            )
+        return fh
+
+    def read_bytes(self) -> bytes:
+        """Read the whole member and check it against the manifest."""
+        try:
+            data = self._backend.get(self._object_key)
+        except ObjectNotFoundError:
+            raise self._missing() from None
+        if len(data) != self._record.size or sha256_bytes(data) != self._record.sha256:
+            raise IntegrityError(
+                f"artifact {self._artifact_key!r}: member {self._record.file!r} does not match "
+                "its manifest (size or sha256)"
+            )
+        return data
+
+    def local_path(self) -> Path | None:
+        """The member's local path when the backend has one."""
+        return self._backend.local_path(self._object_key)
+
+    def check(self) -> Problem | None:
+        """Re-hash the member; return the problem found, if any."""
+        key, file = self._artifact_key, self._record.file
+        try:
+            with self._backend.open_reader(self._object_key) as fh:
+                size, digest = hash_stream(fh)
+        except ObjectNotFoundError:
+            return Problem(key=key, member=file, problem="missing", detail="member is missing")
+        if size != self._record.size:
+            return Problem(
+                key=key,
+                member=file,
+                problem="size",
+                detail=f"{size} bytes stored, manifest says {self._record.size}",
+            )
+        if digest != self._record.sha256:
+            return Problem(
+                key=key,
+                member=file,
+                problem="sha256",
+                detail=(
+                    f"sha256 {digest[:16]}... differs from manifest {self._record.sha256[:16]}..."
+                ),
+            )
+        return None
+
+
+class Artifact(Mapping[str, Any]):
+    """A committed artifact: its manifest and lazily read members.
+
+    ``artifact[name]`` reads the member on first access (through the format's
+    lazy reader where it has one) and caches it. ``name`` is the logical
+    member name or its file name. Iterating yields logical member names.
+    """
+
+    def __init__(
+        self,
+        *,
+        key: str,
+        full_key: str,
+        url: str,
+        manifest: Manifest,
+        backend: Backend,
+        registry: Registry,
+        kind: ArtifactKind | None,
+        trusted: bool = False,
+    ):
+        self.key = key
+        """The key as given to ``load``."""
+        self.full_key = full_key
+        """The key inside the backend."""
+        self.url = url
+        """URL of the artifact prefix."""
+        self.manifest = manifest
+        """The decoded ``_SUCCESS`` manifest."""
+        self._backend = backend
+        self._registry = registry
+        self._kind = kind
+        self._trusted = trusted
+        self._cache: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._aliases: dict[str, str] = {}
+        if kind is not None and manifest.kind_version != kind.version:
+            layout = kind.legacy_layout(manifest.kind_version)
+            if layout is not None:
+                self._aliases = dict(layout.renames)
+
+    # -- mapping ---------------------------------------------------------------
+
+    def _record(self, name: str) -> MemberRecord:
+        record = self.manifest.member(name)
+        if record is None and name in self._aliases:
+            record = self.manifest.member(self._aliases[name])
+        if record is None:
+            names = ", ".join(repr(m.name) for m in self.manifest.members) or "none"
+            raise MemberNotFoundError(
+                f"artifact {self.key!r} has no member {name!r} (members: {names})"
+            )
+        return record
+
+    def source(self, name: str) -> StoredMember:
+        """Return the member's :class:`StoredMember` (raw access for formats and tools)."""
+        record = self._record(name)
+        return StoredMember(self._backend, f"{self.full_key}/{record.file}", record, self.key)
+
+    def __getitem__(self, name: str) -> Any:
+        record = self._record(name)
+        with self._lock:
+            if record.file in self._cache:
+                return self._cache[record.file]
+        fmt = self._registry.format(record.format)
+        options: dict[str, Any] = {}
+        if fmt.requires_trust:
+            options["trusted"] = self._trusted
+        src = self.source(name)
+        value = fmt.read_lazy(src, **options) if fmt.lazy else fmt.read(src, **options)
+        with self._lock:
+            return self._cache.setdefault(record.file, value)
+
+    def read(self, name: str, **options: Any) -> Any:
+        """Read a member fully (not lazily), with format read options; not cached."""
+        record = self._record(name)
+        fmt = self._registry.format(record.format)
+        if fmt.requires_trust:
+            options.setdefault("trusted", self._trusted)
+        return fmt.read(self.source(name), **options)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([m.name for m in self.manifest.members])
+
+    def __len__(self) -> int:
+        return len(self.manifest.members)
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        return self.manifest.member(name) is not None or (
+            name in self._aliases and self.manifest.member(self._aliases[name]) is not None
+        )
+
+    # -- convenience -----------------------------------------------------------
+
+    @property
+    def kind(self) -> str:
+        """The artifact kind name."""
+        return self.manifest.kind
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """The caller's metadata saved with the artifact."""
+        return self.manifest.meta
+
+    def open(self, name: str) -> BinaryIO:
+        """Open a member's raw bytes as a seekable file."""
+        return self.source(name).open()
+
+    def path(self, name: str) -> Path | None:
+        """Local path of a member, or None on remote backends."""
+        return self.source(name).local_path()
+
+    @property
+    def local_dir(self) -> Path | None:
+        """Local folder of the artifact, or None on remote backends."""
+        return self._backend.local_path(self.full_key)
+
+    def verify(self) -> list[Problem]:
+        """Re-hash every member; return the problems (empty when intact)."""
+        problems = []
+        for record in self.manifest.members:
+            problem = self.source(record.file).check()
+            if problem is not None:
+                problems.append(problem)
+        return problems
+
+    def __repr__(self) -> str:
+        names = ", ".join(m.file for m in self.manifest.members)
+        return f"<Artifact {self.key!r} kind={self.kind!r} members=[{names}]>"

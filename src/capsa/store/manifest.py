@@ -1,0 +1,164 @@
+"""The manifest: what ``_SUCCESS`` holds, as msgspec Structs.
+
+The marker is written last; its presence and validity is what makes a prefix
+an artifact. It is plain, indented JSON, readable without capsa.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+
+from capsa.errors import IntegrityError, InvalidKeyError
+from capsa.store.keys import validate_member_file
+
+MANIFEST_SCHEMA = "capsa.manifest"
+"""The ``schema`` field of every manifest."""
+
+MANIFEST_VERSION = 1
+"""The manifest schema version this capsa writes and the newest it reads."""
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class MemberRecord(msgspec.Struct, kw_only=True):
+    """One stored member.
+
+    :ivar name: logical member name (``artifact[name]``).
+    :ivar file: file name inside the artifact prefix.
+    :ivar format: the registered format that wrote it.
+    :ivar size: size in bytes.
+    :ivar sha256: hex sha256 of the stored bytes.
+    :ivar options: format options used to write it.
+    :ivar info: what the format's ``write`` returned; handed back to ``read``.
+    """
+
+    name: str
+    file: str
+    format: str
+    size: int
+    sha256: str
+    options: dict[str, Any] = msgspec.field(default_factory=dict)
+    info: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class GitInfo(msgspec.Struct, kw_only=True):
+    """The git state of the working directory at save time."""
+
+    commit: str
+    dirty: bool
+    branch: str | None = None
+
+
+class Provenance(msgspec.Struct, kw_only=True):
+    """Where and how the artifact was produced."""
+
+    python: str
+    implementation: str
+    platform: str
+    host: str
+    pid: int
+    program: str = ""
+    git: GitInfo | None = None
+
+
+class Producer(msgspec.Struct, kw_only=True):
+    """Versions of the software that wrote the artifact.
+
+    :ivar capsa: version of the core.
+    :ivar plugins: distribution -> version for every plugin whose kind or
+        formats were used.
+    """
+
+    capsa: str
+    plugins: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class Manifest(msgspec.Struct, kw_only=True):
+    """The content of ``_SUCCESS``.
+
+    :ivar schema: always :data:`MANIFEST_SCHEMA`.
+    :ivar schema_version: :data:`MANIFEST_VERSION` at write time.
+    :ivar key: the key the caller saved under (without the mode namespace).
+    :ivar namespace: the mode namespace (``""``, ``"dev/<session>"``, ``"tests/<name>"``).
+    :ivar kind: artifact kind name.
+    :ivar kind_version: the kind's layout version.
+    :ivar created_at: UTC ISO-8601 time of the commit.
+    :ivar txid: unique id of the save that wrote it.
+    :ivar mode: store mode at write time.
+    :ivar members: the stored members.
+    :ivar producer: software versions.
+    :ivar provenance: environment of the writer.
+    :ivar meta: the caller's JSON-safe metadata.
+    """
+
+    schema: str
+    schema_version: int
+    key: str
+    namespace: str
+    kind: str
+    kind_version: int
+    created_at: str
+    txid: str
+    mode: str
+    members: list[MemberRecord]
+    producer: Producer
+    provenance: Provenance
+    meta: dict[str, Any] = msgspec.field(default_factory=dict)
+
+    def member(self, name: str) -> MemberRecord | None:
+        """Return the record whose logical name or file name is ``name``."""
+        for record in self.members:
+            if name in (record.name, record.file):
+                return record
+        return None
+
+    @property
+    def size(self) -> int:
+        """Total bytes of all members."""
+        return sum(m.size for m in self.members)
+
+
+def encode_manifest(manifest: Manifest) -> bytes:
+    """Encode as indented JSON with a trailing newline."""
+    return msgspec.json.format(msgspec.json.encode(manifest), indent=2) + b"\n"
+
+
+_DECODER = msgspec.json.Decoder(Manifest)
+
+
+def decode_manifest(raw: bytes, *, key: str) -> Manifest:
+    """Decode and check a ``_SUCCESS`` marker; raise :class:`IntegrityError` naming ``key``."""
+    try:
+        manifest = _DECODER.decode(raw)
+    except msgspec.DecodeError as exc:
+        # msgspec's ValidationError subclasses DecodeError.
+        raise IntegrityError(
+            f"artifact {key!r}: _SUCCESS is not a valid capsa manifest: {exc}"
+        ) from None
+    if manifest.schema != MANIFEST_SCHEMA:
+        raise IntegrityError(
+            f"artifact {key!r}: _SUCCESS has schema {manifest.schema!r}, "
+            f"expected {MANIFEST_SCHEMA!r}"
+        )
+    if manifest.schema_version > MANIFEST_VERSION:
+        raise IntegrityError(
+            f"artifact {key!r}: manifest schema version {manifest.schema_version} is newer "
+            f"than this capsa reads ({MANIFEST_VERSION}); upgrade capsa"
+        )
+    seen: set[str] = set()
+    for record in manifest.members:
+        try:
+            validate_member_file(record.file, key=key)
+        except InvalidKeyError as exc:
+            raise IntegrityError(f"artifact {key!r}: manifest lists a bad member: {exc}") from None
+        if record.file in seen:
+            raise IntegrityError(f"artifact {key!r}: member {record.file!r} listed twice")
+        seen.add(record.file)
+        if record.size < 0 or not _SHA256.match(record.sha256):
+            raise IntegrityError(
+                f"artifact {key!r}: member {record.file!r} has a malformed size or sha256"
+            )
+    return manifest

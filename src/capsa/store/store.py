@@ -1,0 +1,802 @@
+"""The store: atomic, verified, mode-aware artifacts on any backend.
+
+Layout inside a backend root::
+
+    <namespace>/<key>/<member files>   the members, plain files
+    <namespace>/<key>/_SUCCESS         the manifest, written last
+    .capsa/staging/<txid>/             saves in progress (rename-capable backends)
+    .capsa/trash/<txid>/               replaced versions awaiting removal
+
+``<namespace>`` is empty in production, ``dev/<session>`` in development and
+``tests/<name>`` in test mode.
+
+Commit protocols:
+
+* **Rename** (backends with ``supports_rename``, i.e. a local folder): members
+  and ``_SUCCESS`` are written and fsynced in a staging folder on the same
+  filesystem, which is then renamed onto the key with ``RENAME_NOREPLACE``
+  (production: of two racing writers exactly one wins) or swapped with
+  ``RENAME_EXCHANGE`` (development/test overwrite: readers see the old
+  artifact or the new one, never a mix).
+* **Marker** (object stores, ``memory://``): members are put in place with
+  create-only puts (``If-None-Match: *``), then ``_SUCCESS`` last, also
+  create-only. Whoever creates the marker wins; a loser deletes what it wrote.
+
+A crash at any point leaves the old state or the new one, plus debris
+(staging folders, or members without a marker) that :meth:`Store.gc` finds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import os
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from capsa.errors import (
+    ArtifactExistsError,
+    ArtifactNotFoundError,
+    CapsaError,
+    ConfigError,
+    IntegrityError,
+    InvalidKeyError,
+    ModeError,
+    ObjectExistsError,
+    ObjectNotFoundError,
+    ValidationError,
+)
+from capsa.formats.jsonsafe import check_finite
+from capsa.store.artifact import Artifact, ArtifactRef
+from capsa.store.events import CommitEvent
+from capsa.store.keys import (
+    INTERNAL_PREFIX,
+    MARKER,
+    validate_key,
+    validate_member_file,
+    validate_prefix,
+)
+from capsa.store.manifest import (
+    MANIFEST_SCHEMA,
+    MANIFEST_VERSION,
+    Manifest,
+    MemberRecord,
+    Producer,
+    decode_manifest,
+    encode_manifest,
+)
+from capsa.store.reports import GcReport, Problem, VerifyReport
+from capsa.store.sink import HashingSink
+
+if TYPE_CHECKING:
+    from capsa.backends.base import Backend
+    from capsa.formats.base import Format
+    from capsa.kinds.base import ArtifactKind
+    from capsa.plugins.registry import Registry
+
+STAGING = f"{INTERNAL_PREFIX}/staging"
+TRASH = f"{INTERNAL_PREFIX}/trash"
+RESERVED_TOP = ("dev", "tests")
+"""Top-level names that hold the development and test namespaces."""
+
+
+@dataclass(frozen=True)
+class ArtifactInfo:
+    """One listed artifact.
+
+    :ivar key: key relative to the store's namespace.
+    :ivar kind: artifact kind.
+    :ivar kind_version: kind layout version.
+    :ivar created_at: commit time (UTC ISO-8601).
+    :ivar size: total member bytes.
+    :ivar members: member file names.
+    :ivar url: URL of the artifact prefix.
+    """
+
+    key: str
+    kind: str
+    kind_version: int
+    created_at: str
+    size: int
+    members: tuple[str, ...]
+    url: str
+
+
+@dataclass
+class _PlannedMember:
+    name: str
+    file: str
+    fmt: Format
+    value: Any
+    options: dict[str, Any]
+
+
+def _now_iso() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def new_txid() -> str:
+    """A unique, time-ordered transaction id."""
+    return f"{time.time_ns():x}-{uuid.uuid4().hex[:12]}"
+
+
+def session_name() -> str:
+    """Default development session: the local time, ``YYYYmmdd_HHMMSS``."""
+    return _dt.datetime.now().strftime("%Y%m%d_%H%M%S")
+
+
+class Store:
+    """Artifacts under one backend root, in one mode.
+
+    Open it with :func:`capsa.open_store`. Modes:
+
+    * ``production``: immutable; a second save of a key raises
+      :class:`~capsa.errors.ArtifactExistsError`; ``delete`` is refused.
+    * ``development``: keys live under ``dev/<session>/``; overwrite allowed.
+    * ``test``: keys live under ``tests/<test_name>/``; overwrite allowed;
+      :meth:`destroy` removes the whole namespace.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        registry: Registry,
+        mode: str = "production",
+        session: str | None = None,
+        test_name: str | None = None,
+        gc_grace_seconds: float = 3600.0,
+    ):
+        if mode not in ("production", "development", "test"):
+            raise ConfigError(f"expected production, development or test, got {mode!r}", key="mode")
+        self.backend = backend
+        """The storage backend."""
+        self.registry = registry
+        self.mode = mode
+        """``production``, ``development`` or ``test``."""
+        self.gc_grace_seconds = gc_grace_seconds
+        self.session: str | None
+        self.namespace: str
+        if mode == "development":
+            self.session = session or session_name()
+            validate_key(self.session)
+            self.namespace = f"dev/{self.session}"
+        elif mode == "test":
+            if not test_name:
+                raise ConfigError(
+                    "test mode needs a test name (open_store(..., test_name=...) or "
+                    "CAPSA_TEST_NAME)",
+                    key="test_name",
+                )
+            validate_key(test_name)
+            self.session = None
+            self.namespace = f"tests/{test_name}"
+        else:
+            self.session = None
+            self.namespace = ""
+        self.test_name = test_name if mode == "test" else None
+
+    # -- helpers ---------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """URL of the store root."""
+        return self.backend.url
+
+    @property
+    def overwrite(self) -> bool:
+        """Whether saving over an existing key is allowed in this mode."""
+        return self.mode != "production"
+
+    def _full(self, key: str) -> str:
+        validate_key(key)
+        if self.mode == "production" and key.split("/", 1)[0] in RESERVED_TOP:
+            raise InvalidKeyError(
+                f"key {key!r} starts with {key.split('/', 1)[0]!r}, which holds the "
+                "development/test namespaces; choose another top-level name"
+            )
+        return f"{self.namespace}/{key}" if self.namespace else key
+
+    def _relative(self, full_key: str) -> str:
+        return full_key[len(self.namespace) + 1 :] if self.namespace else full_key
+
+    def _hidden(self, full_key: str) -> bool:
+        """True for keys outside this store's view (other namespaces, internals)."""
+        if self.namespace:
+            return False
+        return full_key.split("/", 1)[0] in (*RESERVED_TOP, INTERNAL_PREFIX)
+
+    def _marker(self, full_key: str) -> str:
+        return f"{full_key}/{MARKER}"
+
+    def url_for(self, key: str) -> str:
+        """Return the URL of the artifact prefix for ``key`` (whether or not it exists)."""
+        return self.backend.join(self._full(key))
+
+    def __repr__(self) -> str:
+        ns = f" namespace={self.namespace!r}" if self.namespace else ""
+        return f"<capsa.Store {self.url!r} mode={self.mode!r}{ns}>"
+
+    # -- save ------------------------------------------------------------------
+
+    def _resolve_kind(self, kind: str | ArtifactKind) -> ArtifactKind:
+        if isinstance(kind, str):
+            return self.registry.kind(kind)
+        return kind
+
+    def _plan(
+        self,
+        key: str,
+        kind: ArtifactKind,
+        data: Any,
+        options: Mapping[str, Mapping[str, Any]] | None,
+    ) -> list[_PlannedMember]:
+        try:
+            members = kind.to_members(data)
+            kind.validate(members)
+        except ValidationError as exc:
+            raise ValidationError(f"artifact {key!r}: {exc}") from None
+        options = dict(options or {})
+        unknown_opts = [n for n in options if n not in members and kind.member(n) is None]
+        if unknown_opts:
+            raise ValidationError(
+                f"artifact {key!r}: options given for unknown member(s) {unknown_opts}"
+            )
+        planned: list[_PlannedMember] = []
+        files: set[str] = set()
+        for name, value in members.items():
+            spec = kind.member(name)
+            if value is None and (spec is None or not spec.required):
+                continue
+            if spec is not None:
+                file = spec.file
+                fmt = self.registry.format(spec.format)
+                opts = {**spec.options, **dict(options.get(name, options.get(file, {})))}
+            else:
+                file = name
+                validate_member_file(file, key=key)
+                fmt = self.registry.format_for_filename(file)
+                opts = dict(options.get(name, {}))
+            validate_member_file(file, key=key)
+            if file in files:
+                raise ValidationError(f"artifact {key!r}: member file {file!r} given twice")
+            files.add(file)
+            try:
+                check_finite(opts, "options")
+                fmt.validate(value, **opts)
+            except ValidationError as exc:
+                raise ValidationError(f"artifact {key!r}, member {file!r}: {exc}") from None
+            except (TypeError, ValueError) as exc:
+                raise ValidationError(
+                    f"artifact {key!r}, member {file!r}: {type(exc).__name__}: {exc}"
+                ) from None
+            planned.append(_PlannedMember(name, file, fmt, value, opts))
+        planned.sort(key=lambda p: p.file)
+        return planned
+
+    def _producer(self, kind: ArtifactKind, planned: list[_PlannedMember]) -> Producer:
+        from capsa import __version__
+        from capsa.plugins.manager import list_plugins
+
+        names: set[str] = set()
+        with contextlib.suppress(KeyError):
+            names.add(self.registry.kinds.plugin_of(kind.name))
+        for p in planned:
+            with contextlib.suppress(KeyError):
+                names.add(self.registry.formats.plugin_of(p.fmt.name))
+        plugins = {
+            info.distribution: info.version
+            for info in list_plugins()
+            if info.name in names and info.distribution != "capsa"
+        }
+        return Producer(capsa=__version__, plugins=dict(sorted(plugins.items())))
+
+    def save(
+        self,
+        key: str,
+        kind: str | ArtifactKind,
+        data: Any,
+        *,
+        meta: Mapping[str, Any] | None = None,
+        options: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> ArtifactRef:
+        """Validate, write and atomically commit an artifact; return where it is.
+
+        :param key: ``/``-separated relative key (``"exp1/run3/fit"``).
+        :param kind: a registered kind name (``"arrays"``, ``"json"``,
+            ``"bundle"``) or an :class:`~capsa.kinds.ArtifactKind` instance.
+        :param data: the kind's data: the value for single-member kinds, else a
+            mapping of member name to value.
+        :param meta: JSON-safe metadata stored in the manifest.
+        :param options: per-member format options (``{"arrays": {"compressed": True}}``).
+        :raises ValidationError: bad data, before anything is written.
+        :raises InvalidKeyError: a key or member name that could escape the root.
+        :raises ArtifactExistsError: in production, when the key is taken.
+        """
+        from capsa.store import provenance
+
+        full = self._full(key)
+        kind_obj = self._resolve_kind(kind)
+        planned = self._plan(key, kind_obj, data, options)
+        meta_dict = dict(meta or {})
+        try:
+            check_finite(meta_dict, "meta")
+            from capsa.formats.json import encode_json
+
+            encode_json(meta_dict, indent=0)
+        except ValidationError as exc:
+            raise ValidationError(f"artifact {key!r}: meta: {exc}") from None
+        self._check_ancestors(key, full)
+        txid = new_txid()
+        skeleton = dict(
+            schema=MANIFEST_SCHEMA,
+            schema_version=MANIFEST_VERSION,
+            key=key,
+            namespace=self.namespace,
+            kind=kind_obj.name,
+            kind_version=kind_obj.version,
+            txid=txid,
+            mode=self.mode,
+            producer=self._producer(kind_obj, planned),
+            provenance=provenance.capture(),
+            meta=meta_dict,
+        )
+        if self.backend.supports_rename:
+            manifest = self._commit_rename(key, full, txid, planned, skeleton)
+        else:
+            manifest = self._commit_marker(key, full, txid, planned, skeleton)
+        ref = ArtifactRef(
+            key=key,
+            full_key=full,
+            url=self.backend.join(full),
+            manifest=manifest,
+            local_dir=self.backend.local_path(full),
+        )
+        from capsa.plugins.manager import fire_committed
+
+        fire_committed(
+            CommitEvent(
+                store_url=self.url,
+                key=key,
+                full_key=full,
+                url=ref.url,
+                mode=self.mode,
+                manifest=manifest,
+            )
+        )
+        return ref
+
+    def _check_ancestors(self, key: str, full: str) -> None:
+        parts = full.split("/")
+        first = len(self.namespace.split("/")) if self.namespace else 0
+        for i in range(first + 1, len(parts)):
+            ancestor = "/".join(parts[:i])
+            if self.backend.exists(self._marker(ancestor)):
+                raise InvalidKeyError(
+                    f"key {key!r} is inside the artifact {self._relative(ancestor)!r}; "
+                    "artifacts cannot nest"
+                )
+
+    def _write_members(
+        self,
+        prefix: str,
+        key: str,
+        planned: list[_PlannedMember],
+        *,
+        create_only: bool,
+        written: list[str],
+    ) -> list[MemberRecord]:
+        records = []
+        for p in planned:
+            object_key = f"{prefix}/{p.file}"
+            writer = self.backend.open_writer(object_key, create_only=create_only)
+            sink = HashingSink(writer)
+            try:
+                info = p.fmt.write(p.value, sink, **p.options)  # type: ignore[arg-type]
+                sink.close()
+                writer.commit()
+            except ObjectExistsError:
+                writer.abort()
+                raise
+            except CapsaError:
+                writer.abort()
+                raise
+            except Exception as exc:
+                writer.abort()
+                raise ValidationError(
+                    f"artifact {key!r}, member {p.file!r}: format {p.fmt.name!r} failed to "
+                    f"write: {type(exc).__name__}: {exc}"
+                ) from exc
+            finally:
+                if not sink.closed:
+                    sink.close()
+            written.append(object_key)
+            records.append(
+                MemberRecord(
+                    name=p.name,
+                    file=p.file,
+                    format=p.fmt.name,
+                    size=sink.size,
+                    sha256=sink.hexdigest(),
+                    options=p.options,
+                    info=dict(info or {}),
+                )
+            )
+        return records
+
+    def _commit_rename(
+        self,
+        key: str,
+        full: str,
+        txid: str,
+        planned: list[_PlannedMember],
+        skeleton: dict[str, Any],
+    ) -> Manifest:
+        backend = self.backend
+        staging = f"{STAGING}/{txid}"
+        written: list[str] = []
+        try:
+            records = self._write_members(staging, key, planned, create_only=True, written=written)
+            manifest = Manifest(created_at=_now_iso(), members=records, **skeleton)
+            backend.put(f"{staging}/{MARKER}", encode_manifest(manifest), create_only=True)
+            backend.sync_prefix(staging)
+            self._publish(key, full, staging, txid)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                backend.delete_prefix(f"{staging}/")
+            raise
+        backend.sync_prefix(full)
+        return manifest
+
+    def _publish(self, key: str, full: str, staging: str, txid: str) -> None:
+        backend = self.backend
+        try:
+            backend.rename_prefix(staging, full)
+            return
+        except ObjectExistsError:
+            pass
+        has_marker = backend.exists(self._marker(full))
+        if not has_marker:
+            if any(True for _ in backend.list(f"{full}/")):
+                raise InvalidKeyError(
+                    f"key {key!r} is a folder that holds other artifacts or foreign files; "
+                    "artifacts cannot nest"
+                )
+            # An empty folder left behind (e.g. by a delete): take its place.
+            local = backend.local_path(full)
+            if local is not None:
+                with contextlib.suppress(OSError):
+                    local.rmdir()
+            try:
+                backend.rename_prefix(staging, full)
+                return
+            except ObjectExistsError:
+                has_marker = True
+        if not self.overwrite:
+            raise ArtifactExistsError(
+                f"artifact {key!r} already exists in {self.url} and {self.mode} artifacts "
+                "are immutable"
+            )
+        backend.rename_prefix(staging, full, exchange=True)
+        # The replaced version now sits at the staging path: move it to trash.
+        trash = f"{TRASH}/{txid}"
+        backend.rename_prefix(staging, trash)
+        backend.sync_prefix(full)
+        with contextlib.suppress(Exception):
+            backend.delete_prefix(f"{trash}/")
+
+    def _commit_marker(
+        self,
+        key: str,
+        full: str,
+        txid: str,
+        planned: list[_PlannedMember],
+        skeleton: dict[str, Any],
+    ) -> Manifest:
+        backend = self.backend
+        marker = self._marker(full)
+        old: Manifest | None = None
+        if backend.exists(marker):
+            if not self.overwrite:
+                raise ArtifactExistsError(
+                    f"artifact {key!r} already exists in {self.url} and {self.mode} artifacts "
+                    "are immutable"
+                )
+            with contextlib.suppress(CapsaError):
+                old = decode_manifest(backend.get(marker), key=key)
+            backend.delete(marker)  # retract first: no reader sees a mix
+        else:
+            stray = [info.key for info in backend.list(f"{full}/")]
+            if any(k.endswith(f"/{MARKER}") for k in stray):
+                raise InvalidKeyError(
+                    f"key {key!r} is a prefix of other artifacts; artifacts cannot nest"
+                )
+            if stray and not self.overwrite:
+                raise ArtifactExistsError(
+                    f"key {key!r} holds uncommitted objects from a concurrent or interrupted "
+                    "save; if no save is running, `capsa gc` removes them"
+                )
+        written: list[str] = []
+        create_only = not self.overwrite
+        try:
+            records = self._write_members(
+                full, key, planned, create_only=create_only, written=written
+            )
+            manifest = Manifest(created_at=_now_iso(), members=records, **skeleton)
+            backend.put(marker, encode_manifest(manifest), create_only=create_only)
+        except ObjectExistsError:
+            for object_key in written:
+                with contextlib.suppress(Exception):
+                    backend.delete(object_key)
+            raise ArtifactExistsError(
+                f"artifact {key!r} was created by a concurrent writer in {self.url}; "
+                f"{self.mode} artifacts are immutable"
+            ) from None
+        except BaseException:
+            for object_key in written:
+                with contextlib.suppress(Exception):
+                    backend.delete(object_key)
+            raise
+        if old is not None:
+            keep = {r.file for r in records}
+            for record in old.members:
+                if record.file not in keep:
+                    with contextlib.suppress(Exception):
+                        backend.delete(f"{full}/{record.file}")
+        return manifest
+
+    # -- read ------------------------------------------------------------------
+
+    def manifest(self, key: str) -> Manifest:
+        """Read and check the manifest of ``key``."""
+        full = self._full(key)
+        return self._manifest_full(key, full)
+
+    def _manifest_full(self, key: str, full: str) -> Manifest:
+        try:
+            raw = self.backend.get(self._marker(full))
+        except ObjectNotFoundError:
+            raise ArtifactNotFoundError(
+                f"no artifact at key {key!r} in {self.url}"
+                + (f" (namespace {self.namespace!r})" if self.namespace else "")
+            ) from None
+        return decode_manifest(raw, key=key)
+
+    def load(self, key: str, *, verify: bool = False, trusted: bool = False) -> Artifact:
+        """Open a committed artifact; members are read lazily on access.
+
+        :param verify: re-hash every member now and raise
+            :class:`~capsa.errors.IntegrityError` on the first bad one.
+        :param trusted: allow members whose format can run code (pickle).
+        :raises ArtifactNotFoundError: no valid ``_SUCCESS`` at the key.
+        """
+        full = self._full(key)
+        manifest = self._manifest_full(key, full)
+        kind: ArtifactKind | None
+        try:
+            kind = self.registry.kind(manifest.kind)
+        except CapsaError:
+            kind = None  # members still load through their recorded formats
+        if kind is not None and manifest.kind_version > kind.version:
+            raise IntegrityError(
+                f"artifact {key!r} is kind {manifest.kind!r} version {manifest.kind_version}, "
+                f"newer than the installed plugin reads ({kind.version}); upgrade the plugin "
+                f"{self.registry.kinds.plugin_of(kind.name)!r}"
+            )
+        if (
+            kind is not None
+            and manifest.kind_version < kind.version
+            and kind.legacy_layout(manifest.kind_version) is None
+        ):
+            raise IntegrityError(
+                f"artifact {key!r} is kind {manifest.kind!r} version {manifest.kind_version}, "
+                f"which the installed plugin (version {kind.version}) has no reader for"
+            )
+        artifact = Artifact(
+            key=key,
+            full_key=full,
+            url=self.backend.join(full),
+            manifest=manifest,
+            backend=self.backend,
+            registry=self.registry,
+            kind=kind,
+            trusted=trusted,
+        )
+        if verify:
+            for record in manifest.members:
+                problem = artifact.source(record.file).check()
+                if problem is not None:
+                    raise IntegrityError(
+                        f"artifact {key!r}: member {problem.member!r} failed verification: "
+                        f"{problem.detail}"
+                    )
+        return artifact
+
+    def exists(self, key: str) -> bool:
+        """True when a committed artifact is at ``key``."""
+        return self.backend.exists(self._marker(self._full(key)))
+
+    def iter_artifacts(self, prefix: str = "", kind: str | None = None) -> Iterator[ArtifactInfo]:
+        """Yield committed artifacts under ``prefix`` lazily, in key order.
+
+        A marker that does not decode is skipped here; ``verify`` reports it.
+        """
+        prefix = validate_prefix(prefix)
+        base = f"{self.namespace}/{prefix}" if self.namespace else prefix
+        suffix = f"/{MARKER}"
+        for info in self.backend.list(base):
+            if not info.key.endswith(suffix):
+                continue
+            full = info.key[: -len(suffix)]
+            if self._hidden(full):
+                continue
+            rel = self._relative(full)
+            try:
+                manifest = decode_manifest(self.backend.get(info.key), key=rel)
+            except (CapsaError, ObjectNotFoundError):
+                continue
+            if kind is not None and manifest.kind != kind:
+                continue
+            yield ArtifactInfo(
+                key=rel,
+                kind=manifest.kind,
+                kind_version=manifest.kind_version,
+                created_at=manifest.created_at,
+                size=manifest.size,
+                members=tuple(m.file for m in manifest.members),
+                url=self.backend.join(full),
+            )
+
+    def list(self, prefix: str = "", kind: str | None = None) -> list[ArtifactInfo]:
+        """Return committed artifacts under ``prefix`` (optionally of one kind)."""
+        return list(self.iter_artifacts(prefix, kind))
+
+    # -- verify ----------------------------------------------------------------
+
+    def verify(self, key: str | None = None) -> VerifyReport:
+        """Re-hash members and report every mismatch by artifact and member.
+
+        With ``key``: that artifact (raises ArtifactNotFoundError when absent).
+        Without: every artifact in the namespace, corrupt markers included.
+        """
+        report = VerifyReport()
+        if key is not None:
+            keys = [key]
+            self._full(key)
+        else:
+            keys = []
+            base = self.namespace + "/" if self.namespace else ""
+            for info in self.backend.list(base):
+                if not info.key.endswith(f"/{MARKER}"):
+                    continue
+                full = info.key[: -len(MARKER) - 1]
+                if self.namespace == "" and full.split("/", 1)[0] in (
+                    *RESERVED_TOP,
+                    INTERNAL_PREFIX,
+                ):
+                    continue
+                keys.append(self._relative(full))
+        for k in keys:
+            report.artifacts += 1
+            try:
+                manifest = self.manifest(k)
+            except IntegrityError as exc:
+                report.problems.append(
+                    Problem(key=k, member=MARKER, problem="marker", detail=str(exc))
+                )
+                continue
+            artifact = Artifact(
+                key=k,
+                full_key=self._full(k),
+                url=self.backend.join(self._full(k)),
+                manifest=manifest,
+                backend=self.backend,
+                registry=self.registry,
+                kind=None,
+            )
+            for record in manifest.members:
+                report.members += 1
+                problem = artifact.source(record.file).check()
+                if problem is None:
+                    report.bytes += record.size
+                else:
+                    report.problems.append(problem)
+        return report
+
+    # -- delete / gc -----------------------------------------------------------
+
+    def delete(self, key: str) -> None:
+        """Delete an artifact (development and test modes only).
+
+        The marker goes first, so a crash mid-delete leaves debris, never a
+        committed artifact with missing members.
+        """
+        if self.mode == "production":
+            raise ModeError(
+                f"cannot delete {key!r}: production artifacts are immutable "
+                "(open the store in development or test mode)"
+            )
+        full = self._full(key)
+        manifest = self._manifest_full(key, full)
+        self.backend.delete(self._marker(full))
+        for record in manifest.members:
+            self.backend.delete(f"{full}/{record.file}")
+
+    def destroy(self) -> int:
+        """Remove this test namespace entirely; return how many objects were deleted."""
+        if self.mode != "test":
+            raise ModeError(
+                f"destroy() removes a test namespace; this store is in {self.mode} mode"
+            )
+        return self.backend.delete_prefix(f"{self.namespace}/")
+
+    def gc(self, *, dry_run: bool = True, older_than: float | None = None) -> GcReport:
+        """Find (and unless ``dry_run``, delete) debris of interrupted saves.
+
+        Debris is every object that no committed manifest lists: staging and
+        trash folders, members written without a marker, stale members of a
+        replaced version, temporary files. Objects younger than ``older_than``
+        seconds (default: the store's ``gc_grace_seconds``) are left alone, so
+        saves in progress are not disturbed. gc covers the whole backend root,
+        all namespaces included: a capsa store root belongs to capsa.
+        """
+        grace = self.gc_grace_seconds if older_than is None else older_than
+        cutoff = time.time() - grace
+        report = GcReport(dry_run=dry_run)
+        live: dict[str, set[str] | None] = {}
+
+        def owned(object_key: str) -> bool:
+            # The nearest ancestor holding a marker decides; a marker that exists
+            # but does not decode protects its prefix (verify reports it).
+            parts = object_key.split("/")
+            for i in range(len(parts) - 1, 0, -1):
+                prefix = "/".join(parts[:i])
+                if prefix not in live:
+                    try:
+                        manifest = decode_manifest(
+                            self.backend.get(self._marker(prefix)), key=prefix
+                        )
+                        live[prefix] = {r.file for r in manifest.members}
+                    except ObjectNotFoundError:
+                        live[prefix] = None
+                    except CapsaError:
+                        live[prefix] = {"*"}
+                files = live[prefix]
+                if files is not None:
+                    return "*" in files or "/".join(parts[i:]) in files
+            return False
+
+        debris: list[tuple[str, int]] = []
+        for info in self.backend.list(""):
+            if info.key.startswith((f"{STAGING}/", f"{TRASH}/")):
+                pass  # always debris once old enough
+            elif info.key.startswith(f"{INTERNAL_PREFIX}/"):
+                continue  # capsa's own bookkeeping (catalogs ...)
+            elif info.key.endswith(f"/{MARKER}") or info.key == MARKER:
+                continue  # markers, valid or not, are never debris
+            elif owned(info.key):
+                continue
+            if info.mtime > cutoff:
+                report.kept_recent += 1
+                continue
+            debris.append((info.key, info.size))
+        report.objects = [k for k, _ in debris]
+        report.bytes = sum(s for _, s in debris)
+        if not dry_run:
+            for object_key, _ in debris:
+                with contextlib.suppress(ObjectNotFoundError):
+                    self.backend.delete(object_key)
+            local = self.backend.local_path(STAGING)
+            if local is not None:
+                for folder in (local, local.parent / "trash"):
+                    _remove_empty_dirs(folder)
+        return report
+
+
+def _remove_empty_dirs(folder: os.PathLike[str] | str) -> None:
+    for root, _dirs, _files in sorted(os.walk(folder), key=lambda t: -len(t[0])):
+        with contextlib.suppress(OSError):
+            os.rmdir(root)
