@@ -117,7 +117,7 @@ class ArtifactKind:
         unknown ones. Subclasses call ``super().validate(members)`` first.
         """
         for spec in self.members:
-            if spec.required and members.get(spec.name) is None:
+            if spec.required and spec.name not in members:
                 raise ValidationError(f"kind {self.name!r}: required member {spec.name!r} missing")
         if not self.open_layout:
             known = {m.name for m in self.members}

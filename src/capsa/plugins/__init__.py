@@ -4,8 +4,11 @@ from capsa.plugins.manager import (
     ENTRY_POINT_GROUP,
     PluginInfo,
     get_registry,
+    list_plugins,
     plugin_manager,
+    register_plugin,
     reset_plugins,
+    unregister_plugin,
 )
 from capsa.plugins.registry import Registry
 
@@ -14,6 +17,9 @@ __all__ = [
     "PluginInfo",
     "Registry",
     "get_registry",
+    "list_plugins",
     "plugin_manager",
+    "register_plugin",
     "reset_plugins",
+    "unregister_plugin",
 ]

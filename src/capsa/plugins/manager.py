@@ -79,6 +79,7 @@ class _State:
 
 _lock = threading.RLock()
 _state: _State | None = None
+_in_process: dict[str, Any] = {}
 
 
 def _strict(strict: bool | None) -> bool:
@@ -158,6 +159,19 @@ def _build(*, allow: Iterable[str] | None, strict: bool | None) -> _State:
             continue
         by_name[ep.name] = info
 
+    for name, plugin in _in_process.items():
+        info = PluginInfo(name=name, module=repr(plugin), distribution="(in-process)", version="")
+        plugins.append(info)
+        if name in by_name:
+            _fail(info, RuntimeError(f"plugin name {name!r} is already taken"), "load", strict_)
+            continue
+        try:
+            pm.register(plugin, name=name)
+        except Exception as exc:
+            _fail(info, exc, "register", strict_)
+            continue
+        by_name[name] = info
+
     families: list[tuple[str, Callable[[Any, str], None]]] = [
         ("capsa_register_formats", registry.add_format),
         ("capsa_register_artifact_kinds", registry.add_kind),
@@ -214,6 +228,27 @@ def plugin_manager() -> pluggy.PluginManager:
 def list_plugins() -> list[PluginInfo]:
     """Return every discovered entry point with its status and what it provides."""
     return list(_get_state().plugins)
+
+
+def register_plugin(plugin: Any, name: str) -> None:
+    """Register a plugin object (a module or instance with hookimpls) in this process.
+
+    For notebooks, tests and applications that extend capsa without packaging
+    an entry point. The registry is rebuilt on next use, with the plugin
+    registered exactly like an entry-point plugin.
+    """
+    global _state
+    with _lock:
+        _in_process[name] = plugin
+        _state = None
+
+
+def unregister_plugin(name: str) -> None:
+    """Remove a plugin added with :func:`register_plugin` (no error if absent)."""
+    global _state
+    with _lock:
+        _in_process.pop(name, None)
+        _state = None
 
 
 def reset_plugins() -> None:

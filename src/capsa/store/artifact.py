@@ -117,7 +117,7 @@ class StoredMember:
         key, file = self._artifact_key, self._record.file
         try:
             with self._backend.open_reader(self._object_key) as fh:
-                size, digest = hash_stream(fh)
+                size, digest = hash_stream(fh, size_hint=self._record.size)
         except ObjectNotFoundError:
             return Problem(key=key, member=file, problem="missing", detail="member is missing")
         if size != self._record.size:

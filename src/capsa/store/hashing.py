@@ -3,36 +3,44 @@
 from __future__ import annotations
 
 import hashlib
-from concurrent.futures import ThreadPoolExecutor
+import threading
 from typing import BinaryIO
 
 CHUNK = 8 << 20
 """Bytes per read while hashing (two buffers alternate)."""
 
 
-def hash_stream(fh: BinaryIO, *, chunk: int = CHUNK) -> tuple[int, str]:
+def hash_stream(
+    fh: BinaryIO, *, size_hint: int | None = None, chunk: int = CHUNK
+) -> tuple[int, str]:
     """Return ``(size, sha256 hex)`` of everything left in ``fh``.
 
-    Reads into one buffer while a worker thread hashes the other, so a fast
-    disk and sha256 (both GIL-free) run at the same time. Memory is bounded by
-    two chunks whatever the object's size.
+    Small objects (``size_hint`` below one chunk) are read and hashed in one
+    go. Large ones are read into one buffer while a helper thread hashes the
+    other, so disk reads and sha256 (both GIL-free) overlap. Memory stays
+    bounded by two chunks whatever the object's size.
     """
     digest = hashlib.sha256()
+    if size_hint is not None and size_hint < chunk:
+        data = fh.read()
+        digest.update(data)
+        return len(data), digest.hexdigest()
     buffers = [bytearray(chunk), bytearray(chunk)]
     size = 0
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="capsa-verify") as pool:
-        pending = None
-        i = 0
-        while True:
-            buf = buffers[i]
-            n = fh.readinto(buf)  # type: ignore[attr-defined]
-            if pending is not None:
-                pending.result()
-            if not n:
-                break
-            size += n
-            pending = pool.submit(digest.update, memoryview(buf)[:n])
-            i ^= 1
+    worker: threading.Thread | None = None
+    i = 0
+    while True:
+        buf = buffers[i]
+        n = fh.readinto(buf)  # type: ignore[attr-defined]
+        if worker is not None:
+            worker.join()
+        if not n:
+            break
+        size += n
+        view = memoryview(buf)[:n]
+        worker = threading.Thread(target=digest.update, args=(view,), daemon=True)
+        worker.start()
+        i ^= 1
     return size, digest.hexdigest()
 
 

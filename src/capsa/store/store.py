@@ -236,9 +236,20 @@ class Store:
     ) -> list[_PlannedMember]:
         try:
             members = kind.to_members(data)
+            # An optional member given as None is simply absent.
+            members = {
+                name: value
+                for name, value in members.items()
+                if not (value is None and (spec := kind.member(name)) and not spec.required)
+            }
             kind.validate(members)
         except ValidationError as exc:
             raise ValidationError(f"artifact {key!r}: {exc}") from None
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+            raise ValidationError(
+                f"artifact {key!r}: kind {kind.name!r} rejected the data: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
         options = dict(options or {})
         unknown_opts = [n for n in options if n not in members and kind.member(n) is None]
         if unknown_opts:
@@ -249,8 +260,6 @@ class Store:
         files: set[str] = set()
         for name, value in members.items():
             spec = kind.member(name)
-            if value is None and (spec is None or not spec.required):
-                continue
             if spec is not None:
                 file = spec.file
                 fmt = self.registry.format(spec.format)
@@ -673,10 +682,7 @@ class Store:
                 if not info.key.endswith(f"/{MARKER}"):
                     continue
                 full = info.key[: -len(MARKER) - 1]
-                if self.namespace == "" and full.split("/", 1)[0] in (
-                    *RESERVED_TOP,
-                    INTERNAL_PREFIX,
-                ):
+                if self._hidden(full):
                     continue
                 keys.append(self._relative(full))
         for k in keys:

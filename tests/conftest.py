@@ -1,0 +1,68 @@
+"""Shared fixtures for the core tests."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import capsa
+from capsa.backends.memory import MemoryBackend
+from capsa.store.store import Store
+
+_CAPSA_ENV = (
+    "CAPSA_STORE",
+    "CAPSA_MODE",
+    "CAPSA_SESSION",
+    "CAPSA_TEST_NAME",
+    "CAPSA_CONFIG",
+    "CAPSA_LOAD_PLUGINS",
+    "CAPSA_STRICT_PLUGINS",
+    "CAPSA_GC_GRACE_SECONDS",
+)
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Each test runs in its own folder with no CAPSA_* variables set."""
+    for var in _CAPSA_ENV:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(params=["file", "memory"])
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh store URL on each built-in backend."""
+    if request.param == "file":
+        yield str(tmp_path / "store")
+    else:
+        name = f"test-{uuid.uuid4().hex[:8]}"
+        yield f"memory://{name}"
+        MemoryBackend(name)._objects.clear()
+
+
+@pytest.fixture
+def store(backend_url: str) -> Store:
+    """A production store on each built-in backend."""
+    return capsa.open_store(backend_url)
+
+
+@pytest.fixture
+def dev_store(backend_url: str) -> Store:
+    """A development store on each built-in backend."""
+    return capsa.open_store(backend_url, mode="development", session="s1")
+
+
+def all_object_keys(store: Store) -> list[str]:
+    """Every object in the backend (to prove nothing was written)."""
+    return [info.key for info in store.backend.list("")]
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """Environment for child Python processes: no CAPSA_* leakage."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAPSA_")}
+    env.update(extra)
+    return env

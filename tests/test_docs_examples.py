@@ -1,0 +1,226 @@
+"""The Python examples in the docs are run, so that they cannot rot.
+
+For each page below, the fenced code blocks are taken in document order and
+run in one fresh namespace, in an empty temporary working directory, with
+every ``CAPSA_*`` environment variable unset:
+
+* ```` ```python ```` blocks are executed (a failing ``assert`` or an
+  exception fails the test).
+* A block whose info string has a ``title="some/path"`` (any language) is
+  written to that path under the working directory instead, at that point
+  of the page, the way a reader would create the file: ``src/pkg/mod.py``
+  modules become importable (``src/`` is put on ``sys.path``), a
+  ``capsa.toml`` becomes the configuration of the following blocks. Python
+  files are compiled, and ``pyproject.toml`` files are parsed and their
+  ``capsa`` entry points must name modules written on the same page.
+* A block preceded by the line ``<!-- skip -->`` is neither run nor written.
+
+Plugins that the examples register with :func:`capsa.plugins.register_plugin`
+are unregistered after each page, and a plugin that fails to load is an error
+(not the usual warning).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tomllib
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+PAGES = [
+    "quickstart.md",
+    "plugins/formats.md",
+    "plugins/kinds.md",
+    "plugins/backends.md",
+    "plugins/events.md",
+]
+
+# Pages whose examples need a plugin that may not be installed in every environment.
+NEEDS = {"quickstart.md": ["numpy", "capsa_npz"]}
+
+_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^`\n]*)$")
+_TITLE = re.compile(r"""title\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_SKIP = "<!-- skip -->"
+
+
+@dataclass
+class Block:
+    """One fenced code block."""
+
+    lang: str
+    title: str | None
+    skip: bool
+    code: str
+    line: int
+
+
+def extract_blocks(text: str) -> list[Block]:
+    """Return the fenced code blocks of a Markdown page, in order."""
+    lines = text.splitlines()
+    blocks: list[Block] = []
+    i = 0
+    previous = ""  # last non-blank line outside a block
+    while i < len(lines):
+        match = _FENCE.match(lines[i])
+        if not match:
+            if lines[i].strip():
+                previous = lines[i].strip()
+            i += 1
+            continue
+        indent, fence, info = match["indent"], match["fence"], match["info"].strip()
+        start = i + 1
+        body: list[str] = []
+        i += 1
+        while i < len(lines):
+            closing = lines[i].strip()
+            if closing.startswith(fence[0] * len(fence)) and not closing.strip(fence[0]):
+                break
+            line = lines[i]
+            body.append(line[len(indent) :] if line.startswith(indent) else line.lstrip())
+            i += 1
+        i += 1
+        lang = info.split()[0].lstrip(".{").rstrip("}") if info else ""
+        title = _TITLE.search(info)
+        blocks.append(
+            Block(
+                lang=lang.lower(),
+                title=(title.group(1) or title.group(2)) if title else None,
+                skip=previous == _SKIP,
+                code="\n".join(body) + "\n",
+                line=start,
+            )
+        )
+        previous = ""
+    return blocks
+
+
+def test_extract_blocks() -> None:
+    page = "\n".join(
+        [
+            "text",
+            "```python",
+            "x = 1",
+            "```",
+            "<!-- skip -->",
+            "",
+            "```python",
+            "boom()",
+            "```",
+            '```python title="src/pkg/mod.py"',
+            "y = 2",
+            "```",
+            "    ```toml",
+            "    a = 1",
+            "    ```",
+        ]
+    )
+    blocks = extract_blocks(page)
+    assert [(b.lang, b.title, b.skip) for b in blocks] == [
+        ("python", None, False),
+        ("python", None, True),
+        ("python", "src/pkg/mod.py", False),
+        ("toml", None, False),
+    ]
+    assert blocks[0].code == "x = 1\n"
+    assert blocks[3].code == "a = 1\n"
+
+
+@pytest.fixture
+def doc_env(tmp_path, monkeypatch):
+    """An empty working directory, no CAPSA_* variables, and a clean plugin registry."""
+    import os
+
+    import capsa.plugins
+    from capsa.backends.memory import MemoryBackend
+    from capsa.plugins import manager
+
+    for var in list(os.environ):
+        if var.startswith("CAPSA_"):
+            monkeypatch.delenv(var)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path / "src"))
+
+    registered: list[str] = []
+    original = manager.register_plugin
+
+    def recording_register(plugin, name):
+        registered.append(name)
+        original(plugin, name)
+
+    monkeypatch.setattr(manager, "register_plugin", recording_register)
+    monkeypatch.setattr(capsa.plugins, "register_plugin", recording_register)
+    modules_before = set(sys.modules)
+    manager.reset_plugins()
+    MemoryBackend.clear_all()
+    yield tmp_path
+    for name in registered:
+        manager.unregister_plugin(name)
+    manager.reset_plugins()
+    MemoryBackend.clear_all()
+    # Forget the example modules written under tmp_path.
+    for mod_name in set(sys.modules) - modules_before:
+        module = sys.modules.get(mod_name)
+        origin = getattr(module, "__file__", None) or ""
+        if origin.startswith(str(tmp_path)):
+            del sys.modules[mod_name]
+
+
+def _write_file(root: Path, block: Block, page: str) -> None:
+    assert block.title is not None
+    root = root.resolve()
+    target = (root / block.title).resolve()
+    assert root in target.parents, f"{page}:{block.line}: title {block.title!r} escapes the folder"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(block.code, encoding="utf-8")
+    if target.suffix == ".py":
+        # A syntax error must fail even when no later block imports the module.
+        compile(block.code, f"{page}:{block.line} ({block.title})", "exec")
+    elif target.suffix == ".toml":
+        data = tomllib.loads(block.code)
+        if target.name == "pyproject.toml":
+            for name, ref in (
+                data.get("project", {}).get("entry-points", {}).get("capsa", {}).items()
+            ):
+                module = ref.split(":", 1)[0]
+                path = root / "src" / Path(*module.split("."))
+                assert path.with_suffix(".py").exists() or (path / "__init__.py").exists(), (
+                    f"{page}:{block.line}: entry point {name!r} names module {module!r}, "
+                    "which the page does not define (define it before the pyproject.toml block)"
+                )
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_doc_page(page: str, doc_env: Path) -> None:
+    for module in NEEDS.get(page, []):
+        pytest.importorskip(module, reason=f"{page} needs {module}")
+    from capsa.plugins.manager import CapsaPluginWarning
+
+    path = DOCS / page
+    blocks = extract_blocks(path.read_text(encoding="utf-8"))
+    runnable = [b for b in blocks if b.lang == "python" and not b.skip and b.title is None]
+    assert runnable, f"{page} has no runnable python block"
+    namespace: dict[str, object] = {"__name__": f"docs_{Path(page).stem}"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CapsaPluginWarning)
+        for block in blocks:
+            if block.skip:
+                continue
+            if block.title is not None:
+                _write_file(doc_env, block, page)
+                continue
+            if block.lang != "python":
+                continue
+            code = compile(block.code, f"{path}:{block.line}", "exec")
+            try:
+                exec(code, namespace)
+            except Exception as exc:
+                raise AssertionError(
+                    f"the python block at {page} line {block.line} failed: "
+                    f"{type(exc).__name__}: {exc}\n---\n{block.code}"
+                ) from exc
