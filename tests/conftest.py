@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,15 +53,3 @@ def store(backend_url: str) -> Store:
 def dev_store(backend_url: str) -> Store:
     """A development store on each built-in backend."""
     return capsa.open_store(backend_url, mode="development", session="s1")
-
-
-def all_object_keys(store: Store) -> list[str]:
-    """Every object in the backend (to prove nothing was written)."""
-    return [info.key for info in store.backend.list("")]
-
-
-def subprocess_env(**extra: str) -> dict[str, str]:
-    """Environment for child Python processes: no CAPSA_* leakage."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAPSA_")}
-    env.update(extra)
-    return env

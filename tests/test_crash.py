@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import subprocess_env
+from core_helpers import subprocess_env
 from crash_writer import payload
 
 import capsa

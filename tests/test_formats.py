@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from conftest import all_object_keys
+from core_helpers import all_object_keys
 
 from capsa.errors import (
     IntegrityError,
@@ -103,7 +103,7 @@ def test_bytes_and_text_round_trip(store: Store) -> None:
 
 
 def test_text_refuses_bytes(store: Store) -> None:
-    with pytest.raises(ValidationError, match="builtins.str"):
+    with pytest.raises(ValidationError, match=r"builtins\.str"):
         store.save("t", "text", b"raw")
 
 
@@ -172,7 +172,7 @@ def test_first_party_extension_gets_an_install_hint() -> None:
 
 
 def test_corrupt_json_member_read_raises_integrity_error() -> None:
-    with pytest.raises(IntegrityError, match="'m.json'"):
+    with pytest.raises(IntegrityError, match=r"'m\.json'"):
         JsonFormat().read(BytesSource(b"{not json", name="m.json"))
 
 

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from conftest import subprocess_env
+from core_helpers import subprocess_env
 
 HEAVY = ("numpy", "pyarrow", "zarr", "pandas", "polars", "obstore", "scipy")
 

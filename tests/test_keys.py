@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import all_object_keys
+from core_helpers import all_object_keys
 
 from capsa.errors import InvalidKeyError
 from capsa.store.keys import validate_key, validate_member_file

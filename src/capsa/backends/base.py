@@ -10,16 +10,16 @@ from __future__ import annotations
 import io
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
+
+import msgspec
 
 PutData = bytes | bytearray | memoryview | Iterable[bytes]
 """What :meth:`Backend.put` accepts: a buffer or an iterable of chunks."""
 
 
-@dataclass(frozen=True)
-class ObjectInfo:
+class ObjectInfo(msgspec.Struct, frozen=True):
     """One listed object.
 
     :ivar key: key relative to the backend root.

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import os
-import shutil
 import sys
-import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
-from urllib.parse import unquote, urlparse
 
 from capsa.backends.base import Backend, ObjectInfo, ObjectWriter, PutData
 from capsa.errors import InvalidKeyError, ObjectExistsError, ObjectNotFoundError
@@ -28,6 +24,8 @@ _AT_FDCWD = -100
 def _load_renameat2() -> Any:
     if not sys.platform.startswith("linux"):
         return None
+    import ctypes
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         fn = libc.renameat2
@@ -38,15 +36,25 @@ def _load_renameat2() -> Any:
     return fn
 
 
-_renameat2 = _load_renameat2()
+_renameat2_cache: list[Any] = []
+
+
+def _renameat2() -> Any:
+    """The libc ``renameat2`` function, loaded on first use (ctypes is slow to import)."""
+    if not _renameat2_cache:
+        _renameat2_cache.append(_load_renameat2())
+    return _renameat2_cache[0]
 
 
 def rename_noreplace(src: Path, dst: Path) -> None:
     """Rename ``src`` to ``dst`` atomically, failing with ``FileExistsError`` if ``dst`` exists."""
-    if _renameat2 is not None:
-        rc = _renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE)
+    fn = _renameat2()
+    if fn is not None:
+        rc = fn(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE)
         if rc == 0:
             return
+        import ctypes
+
         err = ctypes.get_errno()
         if err not in (errno.EINVAL, errno.ENOSYS):
             raise OSError(err, os.strerror(err), str(dst))
@@ -64,10 +72,13 @@ def rename_noreplace(src: Path, dst: Path) -> None:
 
 def rename_exchange(src: Path, dst: Path) -> None:
     """Atomically swap ``src`` and ``dst`` (both must exist)."""
-    if _renameat2 is None:
+    fn = _renameat2()
+    if fn is None:
         raise OSError(errno.ENOSYS, "renameat2 is not available on this platform")
-    rc = _renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_EXCHANGE)
+    rc = fn(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_EXCHANGE)
     if rc != 0:
+        import ctypes
+
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err), str(dst))
 
@@ -91,7 +102,7 @@ class LocalObjectWriter(ObjectWriter):
         self._path = path
         self._create_only = create_only
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = path.with_name(f"{path.name}{TMP_MARKER}{uuid.uuid4().hex}")
+        self._tmp = path.with_name(f"{path.name}{TMP_MARKER}{os.urandom(16).hex()}")
         self._fh: BinaryIO | None = open(self._tmp, "xb", buffering=0)  # noqa: SIM115
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
@@ -155,6 +166,8 @@ class LocalBackend(Backend):
     def from_url(cls, url: str, options: Mapping[str, Any]) -> LocalBackend:
         """Open ``file:///abs/path`` or a plain (absolute or relative) path."""
         if url.startswith("file:"):
+            from urllib.parse import unquote, urlparse
+
             parsed = urlparse(url)
             if parsed.netloc not in ("", "localhost"):
                 raise InvalidKeyError(f"file URL {url!r} names a remote host")
@@ -219,29 +232,34 @@ class LocalBackend(Backend):
             raise ObjectNotFoundError(f"no object at {key!r} in {self.url}") from None
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        """Walk the folders under ``prefix`` in sorted order, yielding files lazily."""
+        """Yield files under ``prefix`` lazily, in key order (as object stores list)."""
         base = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
         start = self._path(base)
-        if not start.is_dir():
+        if start.is_dir():
+            yield from self._walk(start, base, prefix)
+
+    def _walk(self, folder: Path, rel: str, prefix: str) -> Iterator[ObjectInfo]:
+        try:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
             return
-        stack = [(start, base)]
-        while stack:
-            folder, rel = stack.pop()
-            try:
-                entries = sorted(os.scandir(folder), key=lambda e: e.name, reverse=True)
-            except (FileNotFoundError, NotADirectoryError):
-                continue
-            for entry in entries:
-                key = f"{rel}/{entry.name}" if rel else entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    if key.startswith(prefix) or prefix.startswith(key + "/"):
-                        stack.append((Path(entry.path), key))
-                elif key.startswith(prefix):
-                    try:
-                        st = entry.stat(follow_symlinks=False)
-                    except FileNotFoundError:
-                        continue
-                    yield ObjectInfo(key=key, size=st.st_size, mtime=st.st_mtime)
+        # Sort a folder as "name/" so keys come out in byte order, like S3.
+        keyed = []
+        for entry in entries:
+            is_dir = entry.is_dir(follow_symlinks=False)
+            keyed.append((entry.name + "/" if is_dir else entry.name, is_dir, entry))
+        keyed.sort(key=lambda item: item[0])
+        for _, is_dir, entry in keyed:
+            key = f"{rel}/{entry.name}" if rel else entry.name
+            if is_dir:
+                if key.startswith(prefix) or prefix.startswith(key + "/"):
+                    yield from self._walk(Path(entry.path), key, prefix)
+            elif key.startswith(prefix):
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
+                yield ObjectInfo(key=key, size=st.st_size, mtime=st.st_mtime)
 
     def delete(self, key: str) -> None:
         """Unlink the file and prune folders left empty (object stores have none)."""
@@ -265,6 +283,8 @@ class LocalBackend(Backend):
         if prefix.endswith("/") and prefix.strip("/"):
             path = self._path(prefix.rstrip("/"))
             if path.is_dir():
+                import shutil
+
                 count = sum(len(files) for _, _, files in os.walk(path))
                 shutil.rmtree(path)
                 self._prune(path.parent)

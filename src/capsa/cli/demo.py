@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from capsa.cli import exitcodes
-from capsa.cli.render import emit_json, human_size, table
+import msgspec
 
 if TYPE_CHECKING:
     from capsa.store.store import Store
 
 
-@dataclass(frozen=True)
-class DemoArtifact:
+class DemoArtifact(msgspec.Struct, frozen=True):
     """One artifact a plugin contributes to ``capsa demo``.
 
     :ivar key: key to save under (conventionally ``demo/<thing>``).
@@ -35,7 +32,7 @@ class DemoArtifact:
     kind: str
     make: Callable[[], Any]
     description: str = ""
-    meta: Mapping[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 def collect_demos() -> list[tuple[str, DemoArtifact]]:
@@ -61,6 +58,9 @@ def collect_demos() -> list[tuple[str, DemoArtifact]]:
 
 def run_demo(store: Store, *, as_json: bool = False) -> int:
     """Run the demo against ``store``; return the exit code."""
+    from capsa.cli import exitcodes
+    from capsa.cli.render import emit_json, human_size, table
+
     saved: list[dict[str, Any]] = []
     for plugin, demo in collect_demos():
         t0 = time.perf_counter()

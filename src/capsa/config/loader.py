@@ -13,9 +13,11 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -32,6 +34,7 @@ ENV_VARS: dict[str, str] = {
 """Config field -> environment variable that overrides it."""
 
 _PATH_RE = re.compile(r"at `\$(?P<path>[^`]*)`")
+T = TypeVar("T")
 
 
 @dataclass
@@ -121,8 +124,22 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def decode_config(table: dict[str, Any], *, source: str, prefix: str = "") -> CapsaConfig:
     """Decode a config table; a bad key or value raises :class:`ConfigError` naming it."""
+    # Named stores are checked one by one first, so that an error can name the
+    # store (msgspec reports dict keys as "[...]").
+    stores = table.get("stores")
+    if isinstance(stores, dict):
+        for name, entry in stores.items():
+            _convert(entry, StoreConfig, source=source, prefix=_join(prefix, f"stores.{name}"))
+    return _convert(table, CapsaConfig, source=source, prefix=prefix)
+
+
+def _join(prefix: str, path: str) -> str:
+    return f"{prefix}.{path}" if prefix and path else prefix or path
+
+
+def _convert(value: Any, target: type[T], *, source: str, prefix: str) -> T:
     try:
-        return msgspec.convert(table, CapsaConfig, strict=True)
+        return msgspec.convert(value, target, strict=True)
     except msgspec.ValidationError as exc:
         text = str(exc)
         match = _PATH_RE.search(text)
@@ -131,11 +148,38 @@ def decode_config(table: dict[str, Any], *, source: str, prefix: str = "") -> Ca
         unknown = re.search(r"unknown field `([^`]+)`", text)
         if unknown:
             path = f"{path}.{unknown.group(1)}"
-            message = "unknown key (check the spelling; see `capsa config --help`)"
+            message = "unknown key (check the spelling; see docs/configuration.md)"
         dotted = path.lstrip(".").replace("[", ".").replace("]", "")
-        if prefix:
-            dotted = f"{prefix}.{dotted}" if dotted else prefix
-        raise ConfigError(message, source=source, key=dotted or None) from None
+        full = _join(prefix, dotted)
+        choices = _literal_choices(full.split(".")) if full else None
+        if choices and "enum" in message:
+            message = f"{message}; expected one of {', '.join(map(repr, choices))}"
+        raise ConfigError(message, source=source, key=full or None) from None
+
+
+def _literal_choices(parts: list[str]) -> list[Any] | None:
+    """Allowed values of the Literal-typed field at ``parts`` in :class:`CapsaConfig`."""
+    current: Any = CapsaConfig
+    if parts[:2] == ["tool", "capsa"]:
+        parts = parts[2:]
+    for part in parts:
+        if isinstance(current, type) and issubclass(current, msgspec.Struct):
+            current = typing.get_type_hints(current).get(part)
+        elif typing.get_origin(current) is dict:
+            current = typing.get_args(current)[1]
+        else:
+            return None
+        current = _strip_none(current)
+    if typing.get_origin(current) is typing.Literal:
+        return list(typing.get_args(current))
+    return None
+
+
+def _strip_none(tp: Any) -> Any:
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    if typing.get_origin(tp) in (typing.Union, types.UnionType) and len(args) == 1:
+        return args[0]
+    return tp
 
 
 def load_config(start: Path | None = None) -> ResolvedConfig:

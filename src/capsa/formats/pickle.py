@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Mapping
 from typing import Any, BinaryIO, ClassVar
 
@@ -28,6 +27,8 @@ class PickleFormat(Format):
 
     def validate(self, value: object, **options: Any) -> None:
         """Check the options and that the value pickles (pickling twice is the price of safety)."""
+        import pickle
+
         _known_options(self.name, options, {"protocol"})
         try:
             pickle.dumps(value, protocol=int(options.get("protocol", 5)))
@@ -36,12 +37,16 @@ class PickleFormat(Format):
 
     def write(self, value: Any, sink: BinaryIO, **options: Any) -> Mapping[str, Any] | None:
         """Pickle ``value`` into the sink."""
+        import pickle
+
         protocol = int(options.get("protocol", 5))
         pickle.dump(value, sink, protocol=protocol)
         return {"protocol": protocol}
 
     def read(self, source: MemberSource, **options: Any) -> Any:
         """Unpickle, only when ``trusted=True``."""
+        import pickle
+
         if not options.get("trusted", False):
             raise UntrustedSourceError(
                 f"member {source.name!r} is a pickle; loading it can run arbitrary code. "

@@ -23,15 +23,15 @@ import os
 import threading
 import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
+import msgspec
 import pluggy
 
 from capsa import hookspecs
 from capsa.errors import PluginLoadError
 from capsa.markers import PROJECT_NAME
+from capsa.plugins.discovery import FoundEntryPoint, find_entry_points
 from capsa.plugins.registry import Registry
 
 ENTRY_POINT_GROUP = PROJECT_NAME
@@ -46,8 +46,7 @@ class CapsaPluginWarning(UserWarning):
     """A plugin failed to load or register and was skipped."""
 
 
-@dataclass
-class PluginInfo:
+class PluginInfo(msgspec.Struct, kw_only=True):
     """What ``capsa plugins`` shows for one entry point.
 
     :ivar name: the entry-point name (the plugin's name inside pluggy).
@@ -67,14 +66,14 @@ class PluginInfo:
     status: str = "loaded"
     error: str | None = None
     builtin: bool = False
-    provides: dict[str, list[str]] = field(default_factory=dict)
+    provides: dict[str, list[str]] = msgspec.field(default_factory=dict)
 
 
-@dataclass
 class _State:
-    pm: pluggy.PluginManager
-    registry: Registry
-    plugins: list[PluginInfo]
+    def __init__(self, pm: pluggy.PluginManager, registry: Registry, plugins: list[PluginInfo]):
+        self.pm = pm
+        self.registry = registry
+        self.plugins = plugins
 
 
 _lock = threading.RLock()
@@ -109,8 +108,8 @@ def _fail(info: PluginInfo, exc: BaseException, stage: str, strict: bool) -> Non
     warnings.warn(message, CapsaPluginWarning, stacklevel=4)
 
 
-def _entry_points() -> list[EntryPoint]:
-    return sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+def _entry_points() -> list[FoundEntryPoint]:
+    return find_entry_points(ENTRY_POINT_GROUP)
 
 
 def _build(*, allow: Iterable[str] | None, strict: bool | None) -> _State:
@@ -123,12 +122,11 @@ def _build(*, allow: Iterable[str] | None, strict: bool | None) -> _State:
     by_name: dict[str, PluginInfo] = {}
 
     for ep in _entry_points():
-        dist = ep.dist
         info = PluginInfo(
             name=ep.name,
             module=ep.value,
-            distribution=dist.name if dist else "?",
-            version=dist.version if dist else "?",
+            distribution=ep.distribution,
+            version=ep.version,
         )
         info.builtin = info.distribution == CORE_DISTRIBUTION
         plugins.append(info)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from capsa.errors import (
@@ -26,22 +25,24 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-@dataclass
 class Entry(Generic[T]):
     """One registered object and the plugin that registered it."""
 
-    name: str
-    obj: T
-    plugin: str
+    __slots__ = ("name", "obj", "plugin")
+
+    def __init__(self, name: str, obj: T, plugin: str):
+        self.name = name
+        self.obj = obj
+        self.plugin = plugin
 
 
-@dataclass
 class Table(Generic[T]):
     """Name -> entries for one family; two entries under one name are a conflict."""
 
-    family: str
-    error: type[UnknownNameError]
-    entries: dict[str, list[Entry[T]]] = field(default_factory=dict)
+    def __init__(self, family: str, error: type[UnknownNameError]):
+        self.family = family
+        self.error = error
+        self.entries: dict[str, list[Entry[T]]] = {}
 
     def add(self, name: str, obj: T, plugin: str) -> None:
         """Record ``obj`` under ``name`` as registered by ``plugin``."""
