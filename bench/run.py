@@ -16,12 +16,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 
 
-def _status(row: dict[str, object]) -> str:
-    ratio, target = float(row["ratio"]), float(row["target"])  # type: ignore[arg-type]
+def _status(row: dict[str, Any]) -> str:
+    ratio, target = float(row["ratio"]), float(row["target"])
     ok = ratio >= target if row.get("higher_is_better", True) else ratio <= target
     return "met" if ok else "MISSED"
 
@@ -32,7 +33,7 @@ def main(argv: list[str]) -> int:
     modules = sorted(p.stem for p in HERE.glob("bench_*.py"))
     if wanted:
         modules = [m for m in modules if any(w in m for w in wanted)]
-    rows: list[dict[str, object]] = []
+    rows: list[dict[str, Any]] = []
     for name in modules:
         module = importlib.import_module(name)
         with tempfile.TemporaryDirectory(prefix=f"capsa-{name}-", dir=HERE.parent) as tmp:
@@ -44,16 +45,19 @@ def main(argv: list[str]) -> int:
                 continue
             print(f"{name}: {time.perf_counter() - t0:.1f}s")
         rows.extend(produced)
-    header = f"{'benchmark':44} {'baseline':34} {'base s':>9} {'capsa s':>9} {'ratio':>6} {'target':>8}  status"
+    header = (
+        f"{'benchmark':44} {'baseline':34} {'base s':>9} {'capsa s':>9} "
+        f"{'ratio':>6} {'target':>8}  status"
+    )
     print()
     print(header)
     print("-" * len(header))
     for row in rows:
         cmp = ">=" if row.get("higher_is_better", True) else "<="
         print(
-            f"{row['name']!s:44} {row['baseline']!s:34} {float(row['baseline_s']):9.4f} "  # type: ignore[arg-type]
-            f"{float(row['capsa_s']):9.4f} {float(row['ratio']):6.2f} {cmp}{float(row['target']):6.2f}  "  # type: ignore[arg-type]
-            f"{_status(row)}"
+            f"{row['name']!s:44} {row['baseline']!s:34} {float(row['baseline_s']):9.4f} "
+            f"{float(row['capsa_s']):9.4f} {float(row['ratio']):6.2f} "
+            f"{cmp}{float(row['target']):6.2f}  {_status(row)}"
         )
     out = HERE / "out"
     out.mkdir(exist_ok=True)
