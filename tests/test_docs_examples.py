@@ -39,10 +39,14 @@ PAGES = [
     "plugins/kinds.md",
     "plugins/backends.md",
     "plugins/events.md",
+    "plugins/estimators-and-signals.md",
 ]
 
 # Pages whose examples need a plugin that may not be installed in every environment.
-NEEDS = {"quickstart.md": ["numpy", "capsa_npz"]}
+NEEDS = {
+    "quickstart.md": ["numpy", "capsa_npz"],
+    "plugins/estimators-and-signals.md": ["numpy"],
+}
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^`\n]*)$")
 _TITLE = re.compile(r"""title\s*=\s*(?:"([^"]*)"|'([^']*)')""")
@@ -171,7 +175,8 @@ def doc_env(tmp_path, monkeypatch):
             del sys.modules[mod_name]
 
 
-def _write_file(root: Path, block: Block, page: str) -> None:
+def _write_file(root: Path, block: Block, page: str) -> list[tuple[str, str, int]]:
+    """Write a titled block; return the capsa entry points it declares (name, module, line)."""
     assert block.title is not None
     root = root.resolve()
     target = (root / block.title).resolve()
@@ -184,15 +189,19 @@ def _write_file(root: Path, block: Block, page: str) -> None:
     elif target.suffix == ".toml":
         data = tomllib.loads(block.code)
         if target.name == "pyproject.toml":
-            for name, ref in (
-                data.get("project", {}).get("entry-points", {}).get("capsa", {}).items()
-            ):
-                module = ref.split(":", 1)[0]
-                path = root / "src" / Path(*module.split("."))
-                assert path.with_suffix(".py").exists() or (path / "__init__.py").exists(), (
-                    f"{page}:{block.line}: entry point {name!r} names module {module!r}, "
-                    "which the page does not define (define it before the pyproject.toml block)"
-                )
+            eps = data.get("project", {}).get("entry-points", {}).get("capsa", {})
+            return [(name, ref.split(":", 1)[0], block.line) for name, ref in eps.items()]
+    return []
+
+
+def _check_entry_points(root: Path, page: str, entry_points: list[tuple[str, str, int]]) -> None:
+    """Every entry point a page's pyproject.toml declares must name a module the page defines."""
+    for name, module, line in entry_points:
+        path = root / "src" / Path(*module.split("."))
+        assert path.with_suffix(".py").exists() or (path / "__init__.py").exists(), (
+            f"{page}:{line}: entry point {name!r} names module {module!r}, "
+            "which no titled block of the page defines"
+        )
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -206,13 +215,14 @@ def test_doc_page(page: str, doc_env: Path) -> None:
     runnable = [b for b in blocks if b.lang == "python" and not b.skip and b.title is None]
     assert runnable, f"{page} has no runnable python block"
     namespace: dict[str, object] = {"__name__": f"docs_{Path(page).stem}"}
+    entry_points: list[tuple[str, str, int]] = []
     with warnings.catch_warnings():
         warnings.simplefilter("error", CapsaPluginWarning)
         for block in blocks:
             if block.skip:
                 continue
             if block.title is not None:
-                _write_file(doc_env, block, page)
+                entry_points += _write_file(doc_env, block, page)
                 continue
             if block.lang != "python":
                 continue
@@ -224,3 +234,4 @@ def test_doc_page(page: str, doc_env: Path) -> None:
                     f"the python block at {page} line {block.line} failed: "
                     f"{type(exc).__name__}: {exc}\n---\n{block.code}"
                 ) from exc
+    _check_entry_points(doc_env, page, entry_points)

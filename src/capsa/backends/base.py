@@ -231,7 +231,7 @@ class Backend(ABC):
         return None
 
     def rename_prefix(self, src: str, dst: str, *, exchange: bool = False) -> None:
-        """Atomically move everything under ``src/`` to ``dst/``.
+        """Atomically and durably move everything under ``src/`` to ``dst/``.
 
         Without ``exchange``: fails with ``ObjectExistsError`` when ``dst``
         exists (no-replace). With ``exchange``: atomically swaps ``src`` and an
@@ -240,7 +240,10 @@ class Backend(ABC):
         raise NotImplementedError(f"{type(self).__name__} cannot rename")
 
     def sync_prefix(self, prefix: str) -> None:  # noqa: B027 - optional, no-op by default
-        """Make everything written under ``prefix`` durable (fsync); default no-op."""
+        """Make everything written under ``prefix`` durable; default no-op.
+
+        Object stores need nothing: a completed put is durable.
+        """
 
     def join(self, key: str) -> str:
         """Return the URL of ``key`` under this backend's root."""

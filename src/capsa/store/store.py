@@ -457,7 +457,6 @@ class Store:
             with contextlib.suppress(Exception):
                 backend.delete_prefix(f"{staging}/")
             raise
-        backend.sync_prefix(full)
         return manifest
 
     def _publish(self, key: str, full: str, staging: str, txid: str) -> None:
@@ -493,7 +492,6 @@ class Store:
         # The replaced version now sits at the staging path: move it to trash.
         trash = f"{TRASH}/{txid}"
         backend.rename_prefix(staging, trash)
-        backend.sync_prefix(full)
         with contextlib.suppress(Exception):
             backend.delete_prefix(f"{trash}/")
 

@@ -26,9 +26,9 @@ _MAX_NAME_BYTES = 0xFFFF - len(".npy")
 
 
 def check_key(key: object) -> str:
-    """Return ``key`` when it is a valid array name; raise :class:`ValidationError` otherwise.
+    r"""Return ``key`` when it is a valid array name; raise :class:`ValidationError` otherwise.
 
-    A valid name is a non-empty ``str`` without ``/``, ``\\`` or NUL that
+    A valid name is a non-empty ``str`` without ``/``, ``\`` or NUL that
     does not start with ``.`` (it becomes the zip entry ``<key>.npy``).
     """
     if not isinstance(key, str):
@@ -183,17 +183,14 @@ def _type_names(value: object) -> list[str]:
     return [f"{cls.__module__}.{cls.__qualname__}" for cls in type(value).__mro__]
 
 
-def _single_or_all(
-    arrays: Mapping[str, NDArray[Any]] | NpzArrays, source: MemberSource
-) -> Any:
+def _single_or_all(arrays: Mapping[str, NDArray[Any]] | NpzArrays, source: MemberSource) -> Any:
     if not source.info.get("single"):
         return arrays
     from capsa.errors import IntegrityError
 
     if list(arrays) != [SINGLE_KEY]:
         raise IntegrityError(
-            f"npz member {source.name!r} is recorded as a single array but holds "
-            f"{list(arrays)}"
+            f"npz member {source.name!r} is recorded as a single array but holds {list(arrays)}"
         )
     return arrays[SINGLE_KEY]
 

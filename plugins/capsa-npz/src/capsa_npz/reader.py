@@ -20,7 +20,6 @@ import io
 import math
 import struct
 import zipfile
-import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,12 +27,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from capsa.errors import CapsaError, IntegrityError
-
 from capsa_npz.zipstream import NPY_MAGIC, numpy_format_impl
 
 if TYPE_CHECKING:
-    from capsa.formats.base import MemberSource
     from numpy.typing import NDArray
+
+    from capsa.formats.base import MemberSource
 
 MAX_HEADER_SIZE = 1 << 20
 """Largest ``.npy`` header accepted (numpy's default of 10000 refuses headers
@@ -69,23 +68,27 @@ class NpzEntry:
 
 @contextmanager
 def typed_errors(member: str) -> Iterator[None]:
-    """Turn parsing errors from zipfile, numpy and struct into :class:`IntegrityError`."""
+    """Turn any failure to parse the archive into :class:`IntegrityError` naming ``member``.
+
+    The bytes are untrusted: zipfile, the decompressors and numpy's header
+    parser raise a wide range of exceptions on malformed input (``BadZipFile``,
+    ``ValueError``, ``zlib.error``, ``lzma.LZMAError``, ``TypeError`` from the
+    header literal ...). All of them mean "this member is not a readable npz";
+    the original exception is chained. Capsa errors pass through unchanged,
+    and so do operating-system I/O errors (an ``OSError`` with an ``errno``),
+    which are failures of the storage rather than of the bytes, and
+    ``MemoryError`` (a genuine array too large for this machine; sizes are
+    checked against the zip directory before anything is allocated).
+    """
     try:
         yield
-    except CapsaError:
+    except (CapsaError, MemoryError):
         raise
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        ValueError,
-        EOFError,
-        struct.error,
-        zlib.error,
-        NotImplementedError,
-        OverflowError,
-        KeyError,
-        IndexError,
-    ) as exc:
+    except OSError as exc:
+        if exc.errno is not None:
+            raise
+        raise IntegrityError(f"npz member {member!r} is not a readable npz file: {exc}") from exc
+    except Exception as exc:
         raise IntegrityError(f"npz member {member!r} is not a readable npz file: {exc}") from exc
 
 
@@ -163,10 +166,15 @@ def _read_npy_header(read: Callable[[int], bytes], member: str, key: str) -> _Np
         )
     body = _read_exact(read, hlen, member, f"the .npy header of {key!r}")
     buf = io.BytesIO(prefix + body)
-    fmt.read_magic(buf)
-    shape, fortran_order, dtype = fmt._read_array_header(
-        buf, version, max_header_size=MAX_HEADER_SIZE
-    )
+    try:
+        fmt.read_magic(buf)
+        shape, fortran_order, dtype = fmt._read_array_header(
+            buf, version, max_header_size=MAX_HEADER_SIZE
+        )
+    except Exception as exc:  # literal_eval of hostile text can raise almost anything
+        raise IntegrityError(
+            f"npz member {member!r}: entry {key!r} has a malformed .npy header: {exc}"
+        ) from exc
     if any(d < 0 for d in shape):
         raise IntegrityError(f"npz member {member!r}: entry {key!r} has a negative dimension")
     if dtype.hasobject:
@@ -222,13 +230,19 @@ def _readinto_exact(
         got += n
 
 
+def _readinto_of(f: Any) -> Callable[[memoryview], int | None]:
+    """``f.readinto`` (``typing.BinaryIO`` does not declare it; real files all have it)."""
+    readinto: Callable[[memoryview], int | None] = f.readinto
+    return readinto
+
+
 def _fill(
     flat: NDArray[Any], readinto: Callable[[memoryview], int | None], member: str, key: str
 ) -> None:
     import numpy as np
 
     if flat.nbytes:
-        _readinto_exact(readinto, memoryview(flat.view(np.uint8)), member, key)
+        _readinto_exact(readinto, flat.view(np.uint8).data, member, key)
 
 
 def read_entry(
@@ -309,7 +323,7 @@ def _read_stored(
         )
         return mapped
     flat = _empty(header)
-    _fill(flat, fh.readinto, member, entry.key)
+    _fill(flat, _readinto_of(fh), member, entry.key)
     return _shaped(flat, header)
 
 
@@ -330,7 +344,7 @@ def _read_compressed(
             header = _read_npy_header(f.read, member, entry.key)
             _check_size(entry, header, member)
             flat = _empty(header)
-            _fill(flat, f.readinto, member, entry.key)
+            _fill(flat, _readinto_of(f), member, entry.key)
             # Reading past the end makes zipfile compare the CRC32.
             if f.read(1):
                 raise IntegrityError(
@@ -465,6 +479,5 @@ class NpzArrays(Mapping[str, "NDArray[Any]"]):
     def __repr__(self) -> str:
         """Names, and which of them are loaded."""
         return (
-            f"NpzArrays(member={self.name!r}, arrays={list(self._entries)}, "
-            f"loaded={self.loaded})"
+            f"NpzArrays(member={self.name!r}, arrays={list(self._entries)}, loaded={self.loaded})"
         )

@@ -89,11 +89,12 @@ def numpy_format_impl() -> Any:
     ``_read_array_header``, needed for format 3.0 headers) lives in
     ``numpy.lib._format_impl`` there and in ``numpy.lib.format`` before.
     """
+    from importlib import import_module
+
     try:
-        from numpy.lib import _format_impl as impl
+        return import_module("numpy.lib._format_impl")
     except ImportError:  # numpy < 2
-        from numpy.lib import format as impl
-    return impl
+        return import_module("numpy.lib.format")
 
 
 def npy_header(array: NDArray[Any]) -> bytes:
@@ -143,7 +144,7 @@ def _byte_view(array: NDArray[Any]) -> memoryview:
     """A flat ``uint8`` memoryview over a C-contiguous array (any dtype, also datetime)."""
     import numpy as np
 
-    return memoryview(array.reshape(-1).view(np.uint8))
+    return array.reshape(-1).view(np.uint8).data
 
 
 def _slices(view: memoryview, chunk_size: int) -> Iterator[memoryview]:
@@ -245,9 +246,11 @@ class StoredNpzWriter:
         # memory-mapped arrays are then aligned for every dtype.
         unpadded = offset + _LOCAL_HEADER.size + len(name) + _ZIP64_LOCAL_EXTRA.size
         pad = (-unpadded - _ALIGN_EXTRA_MIN) % ALIGNMENT
-        extra = _ZIP64_LOCAL_EXTRA.pack(0x0001, 16, 0, 0) + struct.pack(
-            "<HHH", _ALIGN_EXTRA_ID, 2 + pad, ALIGNMENT
-        ) + bytes(pad)
+        extra = (
+            _ZIP64_LOCAL_EXTRA.pack(0x0001, 16, 0, 0)
+            + struct.pack("<HHH", _ALIGN_EXTRA_ID, 2 + pad, ALIGNMENT)
+            + bytes(pad)
+        )
         local = (
             _LOCAL_HEADER.pack(
                 _LOCAL_SIG,
@@ -325,6 +328,12 @@ class StoredNpzWriter:
         cd_size = len(central)
         eocd64_offset = cd_offset + cd_size
         count = len(self._entries)
+        if count == 0 and cd_offset < _U32:
+            # An empty archive is the bare end record, as zipfile writes it:
+            # numpy.load recognises a zip only by a leading "PK\x03\x04" or
+            # "PK\x05\x06".
+            self._write(_EOCD.pack(_EOCD_SIG, 0, 0, 0, 0, 0, cd_offset, 0))
+            return
         central += _EOCD64.pack(
             _EOCD64_SIG,
             _EOCD64.size - 12,
