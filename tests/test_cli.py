@@ -137,3 +137,31 @@ def test_help_for_every_command() -> None:
             check=True,
         )
         assert "usage: capsa" in out.stdout and "--json" in out.stdout
+
+
+def test_sessions_and_development_reads_need_a_session(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = str(tmp_path / "s")
+    run(["demo", "--store", url, "--session", "alpha"], capsys)
+    code, out, _ = run(["sessions", "--store", url, "--json"], capsys)
+    assert code == 0 and json.loads(out) == {"development": ["alpha"], "test": []}
+    code, _, err = run(["ls", "--store", url, "--mode", "development"], capsys)
+    assert code == exitcodes.USAGE and "--session" in err and "alpha" in err
+    code, out, _ = run(
+        ["ls", "--store", url, "--mode", "development", "--session", "alpha"], capsys
+    )
+    assert code == 0 and "demo/metrics" in out
+
+
+def test_config_shows_the_effective_mode_of_a_named_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "capsa.toml").write_text(
+        'store = "scratch"\n[stores.scratch]\nurl = "memory://c"\nmode = "development"\n'
+    )
+    code, out, _ = run(["config", "--json"], capsys)
+    data = json.loads(out)
+    assert code == 0 and data["effective_mode"] == "development"
+    assert data["effective_mode_origin"] == "named store"
+    assert data["values"]["mode"] == "production"

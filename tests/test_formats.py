@@ -74,8 +74,9 @@ def test_jsonl_round_trip_and_lazy_iteration(store: Store) -> None:
     store.save("log", "bundle", {"events.jsonl": records})
     art = store.load("log")
     lazy = art["events.jsonl"]
-    assert not isinstance(lazy, list)  # a generator: streamed, not loaded whole
+    assert not isinstance(lazy, list)  # streamed, not loaded whole
     assert next(iter(lazy)) == records[0]
+    assert list(lazy) == records and list(art["events.jsonl"]) == records  # re-iterable
     assert art.read("events.jsonl") == records
     assert art.manifest.member("events.jsonl").info == {"records": 1000}  # type: ignore[union-attr]
 
@@ -95,10 +96,10 @@ def test_bytes_and_text_round_trip(store: Store) -> None:
     store.save("b", "blob", blob)
     store.save("t", "text", "línea 1\nline 2\n")
     art = store.load("b")
-    with art["blob"] as fh:  # lazy: a seekable file
+    with art.open("blob") as fh:  # partial reads: a seekable file
         fh.seek(256)
         assert fh.read(3) == bytes([0, 1, 2])
-    assert art.read("blob") == blob
+    assert art["blob"] == art.read("blob") == blob
     assert store.load("t")["text"] == "línea 1\nline 2\n"
 
 

@@ -140,7 +140,9 @@ def test_conflicting_names_raise_naming_both_plugins() -> None:
     register_plugin(ShadowPlugin(), "shadow-json")
     try:
         registry = get_registry()
-        with pytest.raises(PluginConflictError, match="'core-formats' and 'shadow-json'"):
+        with pytest.raises(
+            PluginConflictError, match=r"'capsa' \(entry point 'core-formats'\) and 'shadow-json'"
+        ):
             registry.format("json")
         assert registry.conflicts() == {"formats": {"json": ["core-formats", "shadow-json"]}}
         assert registry.format("text").name == "text"  # everything else still works
@@ -167,3 +169,70 @@ def test_builtins_are_registered_through_entry_points() -> None:
         assert infos[name].distribution == "capsa"
         assert infos[name].builtin and infos[name].status == "loaded"
     assert infos["core-backends"].provides["backends"] == ["<path>", "file", "memory"]
+
+
+class HalfBroken:
+    """Registers a format, then fails registering kinds: all of it must be dropped."""
+
+    @hookimpl
+    def capsa_register_formats(self, register: Any) -> None:
+        class Half(JsonFormat):
+            name: ClassVar[str] = "half-json"
+            extensions: ClassVar[tuple[str, ...]] = (".half",)
+
+        register(Half())
+
+    @hookimpl
+    def capsa_register_artifact_kinds(self, register: Any) -> None:
+        raise RuntimeError("kinds exploded")
+
+
+def test_a_plugin_registers_all_or_nothing() -> None:
+    register_plugin(HalfBroken(), "half-broken")
+    try:
+        with pytest.warns(UserWarning, match="half-broken.*kinds exploded"):
+            registry = get_registry()
+        assert "half-json" not in registry.formats.names()
+        info = {p.name: p for p in list_plugins()}["half-broken"]
+        assert info.status == "failed" and info.provides == {}
+    finally:
+        unregister_plugin("half-broken")
+
+
+def test_plugins_list_their_event_hooks() -> None:
+    from test_store import Recorder
+
+    register_plugin(Recorder(), "recorder-hooks")
+    try:
+        info = {p.name: p for p in list_plugins()}["recorder-hooks"]
+        assert info.hooks == ["capsa_artifact_committed"]
+        assert {p.name: p for p in list_plugins()}["core-demo"].hooks == ["capsa_demo_artifacts"]
+    finally:
+        unregister_plugin("recorder-hooks")
+
+
+def test_excluded_first_party_plugin_gets_an_allow_hint(site: Path) -> None:
+    make_dist(
+        site,
+        "capsa-npz",
+        "fake_npz",
+        """
+        from capsa import hookimpl
+        """,
+        entry="npz",
+    )
+    code = """
+    from capsa.plugins.manager import get_registry
+    try:
+        get_registry().format("npz")
+    except Exception as exc:
+        print(exc)
+    """
+    out = run_python(code, site, CAPSA_LOAD_PLUGINS="capsa-broken")
+    assert "capsa-npz is installed but not loaded" in out.stdout
+    assert "CAPSA_LOAD_PLUGINS" in out.stdout
+
+
+def test_strict_message_does_not_claim_the_plugin_was_skipped(site: Path) -> None:
+    out = run_python(PROBE, site, CAPSA_STRICT_PLUGINS="1")
+    assert "CAPSA_STRICT_PLUGINS is on" in out.stderr and "skipped" not in out.stderr

@@ -15,6 +15,7 @@ from capsa.errors import (
     ArtifactExistsError,
     ArtifactNotFoundError,
     ConfigError,
+    IncompatibleVersionError,
     IntegrityError,
     InvalidKeyError,
     MemberNotFoundError,
@@ -266,7 +267,7 @@ def test_manifest_from_the_future_is_refused(store: Store) -> None:
     raw = json.loads(store.backend.get("t/_SUCCESS"))
     raw["schema_version"] = MANIFEST_VERSION + 1
     corrupt(store, "t/_SUCCESS", json.dumps(raw).encode())
-    with pytest.raises(IntegrityError, match="upgrade capsa"):
+    with pytest.raises(IncompatibleVersionError, match="upgrade capsa"):
         store.load("t")
 
 
@@ -274,6 +275,8 @@ def test_lazy_open_detects_size_change(store: Store) -> None:
     store.save("b", "blob", b"x" * 100)
     corrupt(store, "b/blob.bin", b"x" * 50)
     with pytest.raises(IntegrityError, match="50 bytes"):
+        store.load("b").open("blob")
+    with pytest.raises(IntegrityError, match="does not match"):
         store.load("b")["blob"]
 
 
@@ -363,7 +366,7 @@ def test_legacy_layout_is_read_through_renames(pair_plugin: None, backend_url: s
     assert store.load("old")["left"] == [9]
     raw["kind_version"] = 3  # newer than the plugin: refused with advice
     store.backend.put("old/_SUCCESS", json.dumps(raw).encode())
-    with pytest.raises(IntegrityError, match="upgrade the plugin"):
+    with pytest.raises(IncompatibleVersionError, match="upgrade the plugin 'test-pair'"):
         store.load("old")
 
 
@@ -412,3 +415,64 @@ def test_failing_commit_hook_warns_and_does_not_fail_save(backend_url: str) -> N
         assert store.exists("k")
     finally:
         unregister_plugin("exploder")
+
+
+# -- overwrites seen by readers ----------------------------------------------------
+
+
+def test_lazy_reads_refuse_a_version_overwritten_after_load(dev_store: Store) -> None:
+    dev_store.save("k", "bundle", {"e.jsonl": [{"v": 1}], "raw.bin": b"one"})
+    art = dev_store.load("k")
+    records = art["e.jsonl"]
+    assert list(records) == [{"v": 1}]
+    dev_store.save("k", "bundle", {"e.jsonl": [{"v": 2}], "raw.bin": b"two"})
+    with pytest.raises(IntegrityError, match="overwritten or deleted since it was loaded"):
+        list(records)
+    with pytest.raises(IntegrityError, match="load it again"):
+        art.open("raw.bin")
+    fresh = dev_store.load("k")
+    assert list(fresh["e.jsonl"]) == [{"v": 2}] and fresh["raw.bin"] == b"two"
+    dev_store.delete("k")
+    with pytest.raises(IntegrityError, match="overwritten or deleted"):
+        fresh.open("raw.bin")
+
+
+def test_local_store_without_renameat2_uses_the_marker_protocol(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import capsa.backends.local as local
+
+    monkeypatch.setattr(local, "_renameat2_cache", [None])
+    store = capsa.open_store(str(tmp_path / "s"))
+    assert store.backend.supports_rename is False
+    store.save("k", "bundle", {"a.txt": "a"})
+    with pytest.raises(ArtifactExistsError):
+        store.save("k", "bundle", {"a.txt": "b"})
+    dev = capsa.open_store(str(tmp_path / "s"), mode="development", session="x")
+    dev.save("k", "bundle", {"a.txt": "1", "b.txt": "old"})
+    dev.save("k", "bundle", {"a.txt": "2"})
+    assert dict(dev.load("k", verify=True)) == {"a.txt": "2"}
+    assert store.load("k", verify=True)["a.txt"] == "a"
+    assert not (tmp_path / "s" / ".capsa" / "staging").exists()
+
+
+def test_empty_artifact_is_refused(store: Store) -> None:
+    with pytest.raises(ValidationError, match="nothing to save"):
+        store.save("k", "bundle", {})
+    assert all_object_keys(store) == []
+
+
+def test_storage_errors_keep_their_type(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from capsa.formats.raw import TextFormat
+
+    def full_disk(self: object, value: object, sink: object, **options: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(TextFormat, "write", full_disk)
+    with pytest.raises(OSError, match="No space left") as info:
+        store.save("k", "text", "x")
+    assert not isinstance(info.value, ValidationError)
+    assert not store.exists("k")
+    assert store.gc(older_than=0).objects == []  # the failed save cleaned up after itself

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from capsa.config.loader import ResolvedConfig, load_config
+from capsa.config.schema import StoreConfig
 from capsa.errors import ConfigError
 from capsa.plugins import manager
 from capsa.plugins.registry import Registry
@@ -17,6 +18,27 @@ def _registry_for(resolved: ResolvedConfig) -> Registry:
     if plugins.load is not None or plugins.strict:
         manager.ensure_plugins(allow=plugins.load, strict=plugins.strict or None)
     return manager.get_registry()
+
+
+def effective_mode(
+    resolved: ResolvedConfig, entry: StoreConfig | None, mode: str | None
+) -> tuple[str, str]:
+    """Return the mode a store opens in and where it comes from.
+
+    Precedence: the argument, ``CAPSA_MODE``, the named store's ``mode``, the
+    config's ``mode``, ``production``.
+    """
+    if mode is not None:
+        origin = "argument"
+    elif resolved.sources.get("mode", "").startswith("env:"):
+        mode, origin = resolved.config.mode, resolved.sources["mode"]
+    elif entry is not None and entry.mode is not None:
+        mode, origin = entry.mode, "named store"
+    else:
+        mode, origin = resolved.config.mode, resolved.sources.get("mode", "default")
+    if mode not in ("production", "development", "test"):
+        raise ConfigError(f"expected production, development or test, got {mode!r}", key="mode")
+    return mode, origin
 
 
 def split_scheme(url: str) -> str:
@@ -53,15 +75,7 @@ def open_store(
     resolved = load_config()
     cfg = resolved.config
     target_url, entry, _origin = resolved.store_entry(url)
-    if mode is None:
-        if resolved.sources.get("mode", "").startswith("env:"):
-            mode = cfg.mode
-        elif entry is not None and entry.mode is not None:
-            mode = entry.mode
-        else:
-            mode = cfg.mode
-    if mode not in ("production", "development", "test"):
-        raise ConfigError(f"expected production, development or test, got {mode!r}", key="mode")
+    mode, _mode_origin = effective_mode(resolved, entry, mode)
     registry = _registry_for(resolved)
     backend_cls = registry.backend(split_scheme(target_url))
     backend_options = {**(entry.options if entry is not None else {}), **dict(options or {})}

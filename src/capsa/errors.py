@@ -45,6 +45,13 @@ class IntegrityError(CapsaError):
     """Stored bytes do not match the manifest (size or sha256), or a marker is corrupt."""
 
 
+class IncompatibleVersionError(CapsaError):
+    """The artifact was written by a newer capsa or plugin than the one installed.
+
+    Nothing is corrupt: upgrade the package the message names.
+    """
+
+
 class ValidationError(CapsaError, ValueError):
     """Data handed to ``save`` does not fit the artifact kind or the member format.
 
@@ -131,6 +138,7 @@ __all__ = [
     "ArtifactNotFoundError",
     "CapsaError",
     "ConfigError",
+    "IncompatibleVersionError",
     "IntegrityError",
     "InvalidKeyError",
     "MemberNotFoundError",

@@ -155,7 +155,7 @@ class Backend(ABC):
     description: ClassVar[str] = ""
     """One line shown by ``capsa plugins``."""
 
-    supports_rename: ClassVar[bool] = False
+    supports_rename: bool = False
     """True when :meth:`rename_prefix` is atomic (a local filesystem)."""
 
     url: str

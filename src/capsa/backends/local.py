@@ -52,25 +52,14 @@ def _renameat2() -> Any:
 def rename_noreplace(src: Path, dst: Path) -> None:
     """Rename ``src`` to ``dst`` atomically, failing with ``FileExistsError`` if ``dst`` exists."""
     fn = _renameat2()
-    if fn is not None:
-        rc = fn(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE)
-        if rc == 0:
-            return
+    if fn is None:
+        raise OSError(errno.ENOSYS, "renameat2 is not available on this platform")
+    rc = fn(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE)
+    if rc != 0:
         import ctypes
 
         err = ctypes.get_errno()
-        if err not in (errno.EINVAL, errno.ENOSYS):
-            raise OSError(err, os.strerror(err), str(dst))
-    # Fallback without renameat2: a hard link is no-replace for files; for
-    # directories, mkdir claims the name and the contents move in.
-    if src.is_dir():
-        os.mkdir(dst)
-        for child in src.iterdir():
-            os.rename(child, dst / child.name)
-        os.rmdir(src)
-    else:
-        os.link(src, dst)
-        os.unlink(src)
+        raise OSError(err, os.strerror(err), str(dst))
 
 
 def rename_exchange(src: Path, dst: Path) -> None:
@@ -231,11 +220,14 @@ class LocalBackend(Backend):
 
     schemes: ClassVar[tuple[str, ...]] = ("file", "")
     description: ClassVar[str] = "local folder (plain path or file://); atomic renames"
-    supports_rename: ClassVar[bool] = True
+    supports_rename: bool = True
 
     def __init__(self, root: str | os.PathLike[str]):
         self.root = Path(root).expanduser().absolute()
         self.url = self.root.as_uri()
+        # Without renameat2 (macOS, Windows, old libc) the store falls back to
+        # the marker protocol, whose create-only puts are atomic links here.
+        self.supports_rename = _renameat2() is not None
 
     @classmethod
     def from_url(cls, url: str, options: Mapping[str, Any]) -> LocalBackend:

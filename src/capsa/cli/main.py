@@ -22,9 +22,18 @@ from capsa.errors import (
 )
 
 
-def _store(args: argparse.Namespace, *, default_mode: str | None = None) -> Any:
+def _store(
+    args: argparse.Namespace, *, default_mode: str | None = None, reading: bool = True
+) -> Any:
     from capsa.api import open_store
 
+    if reading and args.mode == "development" and not args.session:
+        # A fresh timestamped session is empty: reading it is never what was meant.
+        sessions = open_store(args.store).namespaces()["development"]
+        raise UsageError(
+            "development mode needs --session to read an existing session; sessions here: "
+            + (", ".join(sessions) if sessions else "(none)")
+        )
     return open_store(
         args.store,
         mode=args.mode or default_mode,
@@ -33,14 +42,21 @@ def _store(args: argparse.Namespace, *, default_mode: str | None = None) -> Any:
     )
 
 
+class UsageError(Exception):
+    """A command was called in a way that cannot work (exit code 2)."""
+
+
 # -- commands ------------------------------------------------------------------
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
     """List installed plugins and what each provides."""
-    from capsa.plugins.manager import get_registry, list_plugins
+    from capsa.api import _registry_for
+    from capsa.config.loader import load_config
+    from capsa.plugins.manager import list_plugins
 
-    registry = get_registry()
+    registry = _registry_for(load_config())  # applies a [plugins] table
+
     infos = [p for p in list_plugins() if args.all or not p.builtin or p.status != "loaded"]
     if args.json:
         emit_json(
@@ -60,6 +76,8 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         for family, names in info.provides.items():
             if names:
                 print(f"    {family.replace('_', ' ')}: {', '.join(names)}")
+        if info.hooks:
+            print(f"    hooks: {', '.join(info.hooks)}")
     for family, clashes in registry.conflicts().items():
         for name, plugins in clashes.items():
             print(f"conflict: {family} {name!r} is registered by {', '.join(plugins)}")
@@ -147,10 +165,12 @@ def cmd_config(args: argparse.Namespace) -> int:
     """Print the resolved configuration and where each value came from."""
     import msgspec
 
+    from capsa.api import effective_mode
     from capsa.config.loader import load_config
 
     resolved = load_config()
-    url, _entry, origin = resolved.store_entry(args.store)
+    url, entry, origin = resolved.store_entry(args.store)
+    mode, mode_origin = effective_mode(resolved, entry, None)
     values = msgspec.to_builtins(resolved.config)
     if args.json:
         emit_json(
@@ -158,6 +178,8 @@ def cmd_config(args: argparse.Namespace) -> int:
                 "file": str(resolved.file) if resolved.file else None,
                 "store_url": url,
                 "store_origin": origin,
+                "effective_mode": mode,
+                "effective_mode_origin": mode_origin,
                 "values": values,
                 "sources": resolved.sources,
             }
@@ -165,8 +187,22 @@ def cmd_config(args: argparse.Namespace) -> int:
         return exitcodes.OK
     print(f"config file: {resolved.file or '(none found)'}")
     print(f"store url:   {url}  (from {origin})")
+    print(f"store mode:  {mode}  (from {mode_origin})")
     for name in resolved.config.__struct_fields__:
         print(f"{name} = {values[name]!r}  ({resolved.sources.get(name, 'default')})")
+    return exitcodes.OK
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    """List the development sessions and test namespaces in the store."""
+    from capsa.api import open_store
+
+    found = open_store(args.store).namespaces()
+    if args.json:
+        emit_json(found)
+        return exitcodes.OK
+    for label, names in found.items():
+        print(f"{label}: {', '.join(names) if names else '(none)'}")
     return exitcodes.OK
 
 
@@ -174,7 +210,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Save a few artifacts, list, verify and reload them."""
     from capsa.cli.demo import run_demo
 
-    store = _store(args, default_mode="development")
+    store = _store(args, default_mode="development", reading=False)
     return run_demo(store, as_json=args.json)
 
 
@@ -192,22 +228,29 @@ def build_parser() -> argparse.ArgumentParser:
         "error, 5 other capsa error.",
     )
     parser.add_argument("--version", action="version", version=f"capsa {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--store", help="store URL, path, or name from the config")
-    common.add_argument("--mode", choices=["production", "development", "test"], help="store mode")
-    common.add_argument("--session", help="development session name")
-    common.add_argument("--test-name", help="test namespace name")
-    common.add_argument("--json", action="store_true", help="machine-readable output")
+    json_opt = argparse.ArgumentParser(add_help=False)
+    json_opt.add_argument("--json", action="store_true", help="machine-readable output")
+    store_opt = argparse.ArgumentParser(add_help=False)
+    store_opt.add_argument("--store", help="store URL, path, or name from the config")
+    store_opts = argparse.ArgumentParser(add_help=False, parents=[store_opt])
+    store_opts.add_argument(
+        "--mode", choices=["production", "development", "test"], help="store mode"
+    )
+    store_opts.add_argument("--session", help="development session name")
+    store_opts.add_argument("--test-name", help="test namespace name")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def add(
-        name: str, fn: Callable[[argparse.Namespace], int], help_: str
+        name: str,
+        fn: Callable[[argparse.Namespace], int],
+        help_: str,
+        parents: tuple[argparse.ArgumentParser, ...] = (store_opts,),
     ) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, parents=[common], help=help_, description=fn.__doc__)
+        p = sub.add_parser(name, parents=[*parents, json_opt], help=help_, description=fn.__doc__)
         p.set_defaults(func=fn)
         return p
 
-    p = add("plugins", cmd_plugins, "list installed plugins and what they provide")
+    p = add("plugins", cmd_plugins, "list installed plugins and what they provide", ())
     p.add_argument("--all", action="store_true", help="include the core's built-in plugins")
     p = add("ls", cmd_ls, "list committed artifacts")
     p.add_argument("prefix", nargs="?", default="", help="only keys starting with this")
@@ -227,7 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="leave debris younger than this (default: gc_grace_seconds from config)",
     )
-    add("config", cmd_config, "print the resolved configuration and its sources")
+    add("config", cmd_config, "print the resolved configuration and its sources", (store_opt,))
+    add("sessions", cmd_sessions, "list development sessions and test namespaces", (store_opt,))
     add("demo", cmd_demo, "save, list, verify and reload demo artifacts (development mode)")
     return parser
 
@@ -245,6 +289,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, PluginError) as exc:
         print(f"capsa: error: {exc}", file=sys.stderr)
         return exitcodes.CONFIG
+    except UsageError as exc:
+        print(f"capsa: error: {exc}", file=sys.stderr)
+        return exitcodes.USAGE
     except CapsaError as exc:
         print(f"capsa: error: {exc}", file=sys.stderr)
         return exitcodes.ERROR

@@ -124,9 +124,6 @@ class Format(ABC):
     requires_trust: ClassVar[bool] = False
     """True when reading can execute code (pickle): loads need ``trusted=True``."""
 
-    inferable: ClassVar[bool] = True
-    """False when the format must never be chosen implicitly from a value's type."""
-
     def accepts(self, value: object) -> bool:
         """Return True when this format can write ``value`` (type check only, cheap)."""
         if "builtins.object" in self.writes:

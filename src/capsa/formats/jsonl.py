@@ -49,12 +49,22 @@ class JsonlFormat(Format):
 
     def read(self, source: MemberSource, **options: Any) -> Any:
         """Return the list of records."""
-        return list(self.read_lazy(source, **options))
+        return list(JsonlRecords(source))
 
-    def read_lazy(self, source: MemberSource, **options: Any) -> Iterator[Any]:
-        """Yield records one by one, streaming the member."""
+    def read_lazy(self, source: MemberSource, **options: Any) -> JsonlRecords:
+        """Return a re-iterable view that streams the records on each iteration."""
+        return JsonlRecords(source)
+
+
+class JsonlRecords:
+    """The records of a JSONL member, streamed from storage on each iteration."""
+
+    def __init__(self, source: MemberSource):
+        self._source = source
+
+    def __iter__(self) -> Iterator[Any]:
         decoder = msgspec.json.Decoder()
-        with source.open() as fh:
+        with self._source.open() as fh:
             for lineno, line in enumerate(fh, start=1):
                 if not line.strip():
                     continue
@@ -62,5 +72,8 @@ class JsonlFormat(Format):
                     yield decoder.decode(line)
                 except msgspec.DecodeError as exc:
                     raise IntegrityError(
-                        f"member {source.name!r} line {lineno} is not valid JSON: {exc}"
+                        f"member {self._source.name!r} line {lineno} is not valid JSON: {exc}"
                     ) from exc
+
+    def __repr__(self) -> str:
+        return f"<JsonlRecords {self._source.name!r}>"

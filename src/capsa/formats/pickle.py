@@ -13,9 +13,9 @@ from capsa.formats.json import _known_options
 class PickleFormat(Format):
     """Python pickles (protocol 5).
 
-    Never chosen implicitly: a member uses pickle only when its kind says so,
-    its file name ends in ``.pkl``, or the caller names the format. Loading
-    executes code, so :meth:`read` refuses unless called with ``trusted=True``.
+    Never chosen implicitly: a member uses pickle only when its kind declares
+    it or its file name ends in ``.pkl``/``.pickle``. Loading executes code,
+    so :meth:`read` refuses unless called with ``trusted=True``.
     """
 
     name: ClassVar[str] = "pickle"
@@ -23,7 +23,6 @@ class PickleFormat(Format):
     writes: ClassVar[tuple[str, ...]] = ("builtins.object",)
     description: ClassVar[str] = "Python pickle; opt-in, loads need trusted=True"
     requires_trust: ClassVar[bool] = True
-    inferable: ClassVar[bool] = False
 
     def validate(self, value: object, **options: Any) -> None:
         """Check the options and that the value pickles (pickling twice is the price of safety)."""

@@ -20,8 +20,7 @@ class BytesFormat(Format):
         "builtins.bytearray",
         "builtins.memoryview",
     )
-    description: ClassVar[str] = "raw bytes"
-    lazy: ClassVar[bool] = True
+    description: ClassVar[str] = "raw bytes; Artifact.open() gives a seekable file"
 
     def validate(self, value: object, **options: Any) -> None:
         """Check the type and that no options are given."""
@@ -36,10 +35,6 @@ class BytesFormat(Format):
     def read(self, source: MemberSource, **options: Any) -> bytes:
         """Return the bytes."""
         return source.read_bytes()
-
-    def read_lazy(self, source: MemberSource, **options: Any) -> BinaryIO:
-        """Return a seekable file over the member (ranged reads on object stores)."""
-        return source.open()
 
 
 class TextFormat(Format):

@@ -56,7 +56,9 @@ class PluginInfo(msgspec.Struct, kw_only=True):
     :ivar status: ``"loaded"``, ``"failed"`` or ``"not allowed"`` (filtered
         out by the allowlist).
     :ivar error: the exception text when it failed.
+    :ivar builtin: True for the core's own plugins.
     :ivar provides: family -> names the plugin registered.
+    :ivar hooks: the other hooks it implements (events, demo).
     """
 
     name: str
@@ -67,6 +69,7 @@ class PluginInfo(msgspec.Struct, kw_only=True):
     error: str | None = None
     builtin: bool = False
     provides: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    hooks: list[str] = msgspec.field(default_factory=list)
 
 
 class _State:
@@ -99,13 +102,14 @@ def _allowlist(allow: Iterable[str] | None) -> set[str] | None:
 def _fail(info: PluginInfo, exc: BaseException, stage: str, strict: bool) -> None:
     info.status = "failed"
     info.error = f"{type(exc).__name__}: {exc}"
-    message = (
-        f"capsa plugin {info.name!r} from distribution {info.distribution!r} "
-        f"{info.version} failed to {stage} and was skipped: {info.error}"
-    )
+    where = f"capsa plugin {info.name!r} from distribution {info.distribution!r} {info.version}"
     if strict:
-        raise PluginLoadError(message) from exc
-    warnings.warn(message, CapsaPluginWarning, stacklevel=4)
+        raise PluginLoadError(
+            f"{where} failed to {stage}: {info.error} (CAPSA_STRICT_PLUGINS is on)"
+        ) from exc
+    warnings.warn(
+        f"{where} failed to {stage} and was skipped: {info.error}", CapsaPluginWarning, stacklevel=2
+    )
 
 
 def _entry_points() -> list[FoundEntryPoint]:
@@ -158,7 +162,12 @@ def _build(*, allow: Iterable[str] | None, strict: bool | None) -> _State:
         by_name[ep.name] = info
 
     for name, plugin in _in_process.items():
-        info = PluginInfo(name=name, module=repr(plugin), distribution="(in-process)", version="")
+        info = PluginInfo(
+            name=name,
+            module=type(plugin).__qualname__,
+            distribution=f"(in-process) {name}",
+            version="",
+        )
         plugins.append(info)
         if name in by_name:
             _fail(info, RuntimeError(f"plugin name {name!r} is already taken"), "load", strict_)
@@ -177,24 +186,45 @@ def _build(*, allow: Iterable[str] | None, strict: bool | None) -> _State:
         ("capsa_register_curvature_estimators", registry.add_estimator),
         ("capsa_register_signal_builders", registry.add_signal_builder),
     ]
+    # Each plugin registers all or nothing: a plugin whose kinds hook fails
+    # does not leave its formats behind.
+    staged: dict[str, list[tuple[Callable[[Any, str], None], Any]]] = {}
     for hook_name, add in families:
-        caller = getattr(pm.hook, hook_name)
-        for impl in caller.get_hookimpls():
+        for impl in getattr(pm.hook, hook_name).get_hookimpls():
             info = by_name[impl.plugin_name]
             if info.status == "failed":
                 continue
-            staged: list[Any] = []
+            objects: list[Any] = []
             try:
-                impl.function(register=staged.append)
+                impl.function(register=objects.append)
             except Exception as exc:
                 _fail(info, exc, f"register ({hook_name})", strict_)
+                staged.pop(impl.plugin_name, None)
                 continue
-            for obj in staged:
-                add(obj, impl.plugin_name)
+            staged.setdefault(impl.plugin_name, []).extend((add, obj) for obj in objects)
+    for plugin_name, items in staged.items():
+        if by_name[plugin_name].status == "failed":
+            continue
+        for add, obj in items:
+            add(obj, plugin_name)
+    registry.distributions = {
+        name: info.distribution
+        for name, info in by_name.items()
+        if not info.distribution.startswith("(in-process)")
+    }
+    registry.excluded = {info.distribution for info in plugins if info.status == "not allowed"}
 
-    for info in plugins:
-        if info.status == "loaded":
-            info.provides = registry.provided_by(info.name)
+    hook_names = {name for name, _ in families}
+    for name, info in by_name.items():
+        if info.status != "loaded":
+            continue
+        info.provides = registry.provided_by(name)
+        plugin = pm.get_plugin(name)
+        info.hooks = sorted(
+            impl_name
+            for impl_name in (h.name for h in pm.get_hookcallers(plugin) or [])
+            if impl_name not in hook_names
+        )
     return _State(pm=pm, registry=registry, plugins=plugins)
 
 

@@ -39,9 +39,10 @@ class Entry(Generic[T]):
 class Table(Generic[T]):
     """Name -> entries for one family; two entries under one name are a conflict."""
 
-    def __init__(self, family: str, error: type[UnknownNameError]):
+    def __init__(self, family: str, error: type[UnknownNameError], owner: Registry):
         self.family = family
         self.error = error
+        self.owner = owner
         self.entries: dict[str, list[Entry[T]]] = {}
 
     def add(self, name: str, obj: T, plugin: str) -> None:
@@ -52,13 +53,13 @@ class Table(Generic[T]):
         """Return the object named ``name``; unknown or conflicting names raise."""
         found = self.entries.get(name)
         if not found:
-            known = ", ".join(sorted(self.entries)) or "none"
+            known = ", ".join(n or "<path>" for n in sorted(self.entries)) or "none"
             raise self.error(
                 f"no {self.family} named {name!r} is installed (installed: {known})."
-                + install_hint(self.family, name)
+                + self.owner.hint(self.family, name)
             )
         if len(found) > 1:
-            plugins = " and ".join(repr(e.plugin) for e in found)
+            plugins = " and ".join(self.owner.describe(e.plugin) for e in found)
             raise PluginConflictError(
                 f"{self.family} {name!r} is registered by both {plugins}; "
                 "uninstall one, or choose with CAPSA_LOAD_PLUGINS"
@@ -86,14 +87,37 @@ class Registry:
     """Lookups by name for the five families, with the providing plugin of each."""
 
     def __init__(self) -> None:
-        self.formats: Table[Format] = Table("format", UnknownFormatError)
-        self.extensions: Table[Format] = Table("format", UnknownFormatError)
-        self.kinds: Table[ArtifactKind] = Table("kind", UnknownKindError)
-        self.backends: Table[type[Backend]] = Table("backend", UnknownBackendError)
-        self.estimators: Table[CurvatureEstimator] = Table("estimator", UnknownEstimatorError)
+        self.formats: Table[Format] = Table("format", UnknownFormatError, self)
+        self.extensions: Table[Format] = Table("format", UnknownFormatError, self)
+        self.kinds: Table[ArtifactKind] = Table("kind", UnknownKindError, self)
+        self.backends: Table[type[Backend]] = Table("backend", UnknownBackendError, self)
+        self.estimators: Table[CurvatureEstimator] = Table("estimator", UnknownEstimatorError, self)
         self.signal_builders: Table[SignalBuilder] = Table(
-            "signal builder", UnknownSignalBuilderError
+            "signal builder", UnknownSignalBuilderError, self
         )
+        self.distributions: dict[str, str] = {}
+        """Plugin (entry-point) name -> distribution, filled by the plugin manager."""
+        self.excluded: set[str] = set()
+        """Distributions installed but left out by the allowlist."""
+
+    def describe(self, plugin: str) -> str:
+        """Name a plugin for messages: ``'capsa-npz' (entry point 'npz')``."""
+        dist = self.distributions.get(plugin)
+        if dist and dist != plugin:
+            return f"{dist!r} (entry point {plugin!r})"
+        return repr(plugin)
+
+    def hint(self, family: str, name: str) -> str:
+        """Advice for an unknown name: install it, or allow it when it is installed."""
+        from capsa.plugins.known import FIRST_PARTY
+
+        dist = FIRST_PARTY.get(family, {}).get(name)
+        if dist is not None and dist in self.excluded:
+            return (
+                f" {dist} is installed but not loaded: add it to CAPSA_LOAD_PLUGINS "
+                "or [plugins].load"
+            )
+        return install_hint(family, name)
 
     # -- registration (called by the plugin manager) -------------------------
 
@@ -135,7 +159,7 @@ class Registry:
             raise UnknownFormatError(
                 f"no installed format handles the file name {filename!r}"
                 + (f" (extension {suffix!r})." if suffix else " (it has no extension).")
-                + install_hint("format", suffix)
+                + self.hint("format", suffix)
             )
         return self.extensions.get(max(matches, key=len))
 

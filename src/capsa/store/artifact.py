@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -49,11 +49,20 @@ class StoredMember:
     checked by ``verify``.
     """
 
-    def __init__(self, backend: Backend, object_key: str, record: MemberRecord, artifact_key: str):
+    def __init__(
+        self,
+        backend: Backend,
+        object_key: str,
+        record: MemberRecord,
+        artifact_key: str,
+        *,
+        guard: Callable[[], None] | None = None,
+    ):
         self._backend = backend
         self._object_key = object_key
         self._record = record
         self._artifact_key = artifact_key
+        self._guard = guard
 
     @property
     def name(self) -> str:
@@ -76,11 +85,24 @@ class StoredMember:
         )
 
     def open(self) -> BinaryIO:
-        """Open the member (seekable); its size must match the manifest."""
+        """Open the member (seekable); its size must match the manifest.
+
+        For artifacts that can be overwritten (development and test modes) the
+        marker is checked *after* opening: if the artifact was replaced since
+        it was loaded, this raises instead of mixing two versions.
+        """
         try:
             fh = self._backend.open_reader(self._object_key)
         except ObjectNotFoundError:
+            if self._guard is not None:
+                self._guard()
             raise self._missing() from None
+        if self._guard is not None:
+            try:
+                self._guard()
+            except BaseException:
+                fh.close()
+                raise
         try:
             actual = fh.seek(0, 2)
             fh.seek(0)
@@ -195,7 +217,22 @@ class Artifact(Mapping[str, Any]):
     def source(self, name: str) -> StoredMember:
         """Return the member's :class:`StoredMember` (raw access for formats and tools)."""
         record = self._record(name)
-        return StoredMember(self._backend, f"{self.full_key}/{record.file}", record, self.key)
+        guard = None if self.manifest.mode == "production" else self._check_unchanged
+        return StoredMember(
+            self._backend, f"{self.full_key}/{record.file}", record, self.key, guard=guard
+        )
+
+    def _check_unchanged(self) -> None:
+        """Raise when the artifact was overwritten or deleted since it was loaded."""
+        try:
+            raw = self._backend.get(f"{self.full_key}/_SUCCESS")
+        except ObjectNotFoundError:
+            raw = b""
+        if f'"txid": "{self.manifest.txid}"'.encode() not in raw:
+            raise IntegrityError(
+                f"artifact {self.key!r} was overwritten or deleted since it was loaded; "
+                "load it again"
+            )
 
     def __getitem__(self, name: str) -> Any:
         record = self._record(name)

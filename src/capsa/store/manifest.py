@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from capsa.errors import IntegrityError, InvalidKeyError
+from capsa.errors import IncompatibleVersionError, IntegrityError, InvalidKeyError
 from capsa.store.keys import validate_member_file
 
 MANIFEST_SCHEMA = "capsa.manifest"
@@ -144,7 +144,7 @@ def decode_manifest(raw: bytes, *, key: str) -> Manifest:
             f"expected {MANIFEST_SCHEMA!r}"
         )
     if manifest.schema_version > MANIFEST_VERSION:
-        raise IntegrityError(
+        raise IncompatibleVersionError(
             f"artifact {key!r}: manifest schema version {manifest.schema_version} is newer "
             f"than this capsa reads ({MANIFEST_VERSION}); upgrade capsa"
         )

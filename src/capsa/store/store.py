@@ -28,6 +28,7 @@ A crash at any point leaves the old state or the new one, plus debris
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import datetime as _dt
 import os
@@ -42,6 +43,7 @@ from capsa.errors import (
     ArtifactNotFoundError,
     CapsaError,
     ConfigError,
+    IncompatibleVersionError,
     IntegrityError,
     InvalidKeyError,
     ModeError,
@@ -283,6 +285,8 @@ class Store:
                     f"artifact {key!r}, member {file!r}: {type(exc).__name__}: {exc}"
                 ) from None
             planned.append(_PlannedMember(name, file, fmt, value, opts))
+        if not planned:
+            raise ValidationError(f"artifact {key!r}: nothing to save (no members)")
         planned.sort(key=lambda p: p.file)
         return planned
 
@@ -407,10 +411,9 @@ class Store:
                 info = p.fmt.write(p.value, sink, **p.options)  # type: ignore[arg-type]
                 sink.close()
                 writer.commit()
-            except ObjectExistsError:
-                writer.abort()
-                raise
-            except CapsaError:
+            except (CapsaError, OSError):
+                # Lost create-only races, refusals, and storage errors (ENOSPC,
+                # EIO ...) keep their own type.
                 writer.abort()
                 raise
             except Exception as exc:
@@ -588,17 +591,18 @@ class Store:
         except CapsaError:
             kind = None  # members still load through their recorded formats
         if kind is not None and manifest.kind_version > kind.version:
-            raise IntegrityError(
+            plugin = self.registry.describe(self.registry.kinds.plugin_of(kind.name))
+            raise IncompatibleVersionError(
                 f"artifact {key!r} is kind {manifest.kind!r} version {manifest.kind_version}, "
-                f"newer than the installed plugin reads ({kind.version}); upgrade the plugin "
-                f"{self.registry.kinds.plugin_of(kind.name)!r}"
+                f"newer than the installed plugin reads ({kind.version}); "
+                f"upgrade the plugin {plugin}"
             )
         if (
             kind is not None
             and manifest.kind_version < kind.version
             and kind.legacy_layout(manifest.kind_version) is None
         ):
-            raise IntegrityError(
+            raise IncompatibleVersionError(
                 f"artifact {key!r} is kind {manifest.kind!r} version {manifest.kind_version}, "
                 f"which the installed plugin (version {kind.version}) has no reader for"
             )
@@ -728,6 +732,19 @@ class Store:
         self.backend.delete(self._marker(full))
         for record in manifest.members:
             self.backend.delete(f"{full}/{record.file}")
+
+    def namespaces(self) -> dict[str, builtins.list[str]]:
+        """Development sessions and test namespaces present in the backend root.
+
+        Returns ``{"development": [session, ...], "test": [name, ...]}``, sorted.
+        """
+        found: dict[str, builtins.set[str]] = {"development": set(), "test": set()}
+        for top, label in (("dev/", "development"), ("tests/", "test")):
+            for info in self.backend.list(top):
+                rest = info.key[len(top) :]
+                if "/" in rest:
+                    found[label].add(rest.split("/", 1)[0])
+        return {label: sorted(names) for label, names in found.items()}
 
     def destroy(self) -> int:
         """Remove this test namespace entirely; return how many objects were deleted."""
