@@ -476,3 +476,9 @@ def test_storage_errors_keep_their_type(store: Store, monkeypatch: pytest.Monkey
     assert not isinstance(info.value, ValidationError)
     assert not store.exists("k")
     assert store.gc(older_than=0).objects == []  # the failed save cleaned up after itself
+
+
+def test_options_must_be_json_since_the_manifest_records_them(store: Store) -> None:
+    with pytest.raises(ValidationError, match="member 'data.json'"):
+        store.save("k", "json", {}, options={"data": {"indent": object()}})
+    assert all_object_keys(store) == []

@@ -10,10 +10,12 @@ from __future__ import annotations
 import io
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
-from pathlib import Path
-from typing import Any, BinaryIO, ClassVar
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 import msgspec
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 PutData = bytes | bytearray | memoryview | Iterable[bytes]
 """What :meth:`Backend.put` accepts: a buffer or an iterable of chunks."""

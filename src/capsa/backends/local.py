@@ -7,11 +7,13 @@ import errno
 import os
 import sys
 from collections.abc import Iterator, Mapping
-from pathlib import Path
-from typing import Any, BinaryIO, ClassVar
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 from capsa.backends.base import Backend, ObjectInfo, ObjectWriter, PutData
 from capsa.errors import InvalidKeyError, ObjectExistsError, ObjectNotFoundError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 STAGING_PREFIX = ".capsa/staging/"
 """Where the store stages saves; each folder in it belongs to one save."""
@@ -223,6 +225,8 @@ class LocalBackend(Backend):
     supports_rename: bool = True
 
     def __init__(self, root: str | os.PathLike[str]):
+        from pathlib import Path  # imported when a store opens, not at discovery
+
         self.root = Path(root).expanduser().absolute()
         self.url = self.root.as_uri()
         # Without renameat2 (macOS, Windows, old libc) the store falls back to
@@ -248,7 +252,7 @@ class LocalBackend(Backend):
 
     def put(self, key: str, data: PutData, *, create_only: bool = False) -> None:
         """Write a temporary file, fsync, then link or rename it to ``key``."""
-        writer = LocalObjectWriter(self._path(key), create_only=create_only)
+        writer = self.open_writer(key, create_only=create_only)
         try:
             if isinstance(data, bytes | bytearray | memoryview):
                 writer.write(data)
@@ -321,7 +325,7 @@ class LocalBackend(Backend):
             key = f"{rel}/{entry.name}" if rel else entry.name
             if is_dir:
                 if key.startswith(prefix) or prefix.startswith(key + "/"):
-                    yield from self._walk(Path(entry.path), key, prefix)
+                    yield from self._walk(folder / entry.name, key, prefix)
             elif key.startswith(prefix):
                 try:
                     st = entry.stat(follow_symlinks=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+import _thread
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
@@ -11,7 +11,7 @@ from capsa.backends.base import Backend, ObjectInfo, PutData
 from capsa.errors import ObjectExistsError, ObjectNotFoundError
 
 _SPACES: dict[str, dict[str, tuple[bytes, float]]] = {}
-_LOCK = threading.Lock()
+_LOCK = _thread.allocate_lock()  # _thread: already loaded, unlike threading
 
 
 class MemoryBackend(Backend):

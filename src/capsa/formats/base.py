@@ -12,8 +12,10 @@ from __future__ import annotations
 import io
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, BinaryIO, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Protocol
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def qualified_type_names(value: object) -> list[str]:

@@ -51,7 +51,7 @@ from capsa.errors import (
     ObjectNotFoundError,
     ValidationError,
 )
-from capsa.formats.jsonsafe import check_finite
+from capsa.formats.json import encode_json
 from capsa.store.artifact import Artifact, ArtifactRef
 from capsa.store.events import CommitEvent
 from capsa.store.keys import (
@@ -267,8 +267,7 @@ class Store:
                 fmt = self.registry.format(spec.format)
                 opts = {**spec.options, **dict(options.get(name, options.get(file, {})))}
             else:
-                file = name
-                validate_member_file(file, key=key)
+                file = validate_member_file(name, key=key)
                 fmt = self.registry.format_for_filename(file)
                 opts = dict(options.get(name, {}))
             validate_member_file(file, key=key)
@@ -276,7 +275,7 @@ class Store:
                 raise ValidationError(f"artifact {key!r}: member file {file!r} given twice")
             files.add(file)
             try:
-                check_finite(opts, "options")
+                encode_json(opts, indent=0)  # recorded in the manifest: must be JSON
                 fmt.validate(value, **opts)
             except ValidationError as exc:
                 raise ValidationError(f"artifact {key!r}, member {file!r}: {exc}") from None
@@ -336,9 +335,6 @@ class Store:
         planned = self._plan(key, kind_obj, data, options)
         meta_dict = dict(meta or {})
         try:
-            check_finite(meta_dict, "meta")
-            from capsa.formats.json import encode_json
-
             encode_json(meta_dict, indent=0)
         except ValidationError as exc:
             raise ValidationError(f"artifact {key!r}: meta: {exc}") from None

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 from capsa.errors import ValidationError
-from capsa.formats.base import Format, MemberSource
+from capsa.formats.base import Format, MemberSource, qualified_type_names
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -127,7 +127,7 @@ class NpzFormat(Format):
             for key, array in value.items():
                 _check_array(check_key(key), array)
             return
-        if "numpy.ndarray" in _type_names(value):
+        if "numpy.ndarray" in qualified_type_names(value):
             _check_array(SINGLE_KEY, value)
             return
         super().validate(value)
@@ -177,10 +177,6 @@ class NpzFormat(Format):
         if source.info.get("single"):
             return _single_or_all(lazy, source)
         return lazy
-
-
-def _type_names(value: object) -> list[str]:
-    return [f"{cls.__module__}.{cls.__qualname__}" for cls in type(value).__mro__]
 
 
 def _single_or_all(arrays: Mapping[str, NDArray[Any]] | NpzArrays, source: MemberSource) -> Any:
