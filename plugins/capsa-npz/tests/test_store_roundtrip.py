@@ -1,21 +1,20 @@
-"""Store-level round trips through capsa.open_store (skipped until the store exists)."""
+"""Store-level round trips of the npz format and the arrays kind, on both built-in backends."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import uuid
+from pathlib import Path
 
 import numpy as np
 import pytest
+from capsa_npz import NpzArrays
 
-capsa = pytest.importorskip("capsa")
-if not hasattr(capsa, "open_store"):
-    pytest.skip("capsa.open_store is not implemented yet", allow_module_level=True)
-
-from capsa_npz import NpzArrays  # noqa: E402
-
-from capsa.errors import CapsaError, ValidationError  # noqa: E402
+import capsa
+from capsa.errors import CapsaError, IntegrityError, ValidationError
+from capsa.store.store import Store
 
 ARRAYS = {
     "weights": np.arange(60_000, dtype=np.float32).reshape(300, 200),
@@ -32,8 +31,14 @@ def _check(got, expected):
         assert got[k].dtype == v.dtype
 
 
-def test_dict_round_trip_is_lazy():
-    store = capsa.open_store("memory://npz-dict")
+@pytest.fixture(params=["file", "memory"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    if request.param == "file":
+        return capsa.open_store(str(tmp_path / "store"))
+    return capsa.open_store(f"memory://npz-{uuid.uuid4().hex[:8]}")
+
+
+def test_dict_round_trip_is_lazy(store):
     store.save("run/arrays", "arrays", ARRAYS)
     art = store.load("run/arrays")
     got = art["arrays"]
@@ -44,15 +49,13 @@ def test_dict_round_trip_is_lazy():
     assert art["arrays.npz"] is not None
 
 
-def test_verified_load_and_verify():
-    store = capsa.open_store("memory://npz-verify")
+def test_verified_load_and_verify(store):
     store.save("k", "arrays", ARRAYS)
-    store.verify("k")
+    assert store.verify("k").ok
     _check(store.load("k", verify=True)["arrays"], ARRAYS)
 
 
-def test_single_array_round_trip():
-    store = capsa.open_store("memory://npz-single")
+def test_single_array_round_trip(store):
     arr = np.arange(24, dtype=np.int16).reshape(2, 3, 4)
     store.save("one", "arrays", arr)
     got = store.load("one")["arrays"]
@@ -60,19 +63,29 @@ def test_single_array_round_trip():
     np.testing.assert_array_equal(got, arr)
 
 
-def test_compressed_option():
+def test_compressed_option(store):
     # The shape of ``options`` (per member name) is the store's contract.
-    store = capsa.open_store("memory://npz-compressed")
     store.save("c", "arrays", ARRAYS, options={"arrays": {"compressed": True}})
     _check(store.load("c", verify=True)["arrays"], ARRAYS)
 
 
-def test_object_arrays_refused_before_writing():
-    store = capsa.open_store("memory://npz-refuse")
+def test_object_arrays_refused_before_writing(store):
     with pytest.raises(ValidationError, match="objs"):
         store.save("bad", "arrays", {"ok": np.ones(2), "objs": np.array([None, 1], dtype=object)})
     with pytest.raises(CapsaError):
         store.load("bad")
+    assert list(store.backend.list("")) == []
+
+
+def test_lazy_arrays_refuse_a_version_overwritten_after_load(tmp_path):
+    dev = capsa.open_store(str(tmp_path / "s"), mode="development", session="x")
+    dev.save("k", "arrays", {"a": np.zeros(3), "b": np.zeros(3)})
+    lazy = dev.load("k")["arrays"]
+    np.testing.assert_array_equal(lazy["a"], np.zeros(3))
+    dev.save("k", "arrays", {"a": np.ones(3), "b": np.ones(3)})
+    with pytest.raises(IntegrityError, match="overwritten"):
+        lazy["b"]  # never a mix of the old "a" and the new "b"
+    np.testing.assert_array_equal(dev.load("k")["arrays"]["b"], np.ones(3))
 
 
 def test_local_store_file_is_plain_npz(tmp_path):
