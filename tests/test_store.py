@@ -479,6 +479,6 @@ def test_storage_errors_keep_their_type(store: Store, monkeypatch: pytest.Monkey
 
 
 def test_options_must_be_json_since_the_manifest_records_them(store: Store) -> None:
-    with pytest.raises(ValidationError, match="member 'data.json'"):
+    with pytest.raises(ValidationError, match=r"member 'data\.json'"):
         store.save("k", "json", {}, options={"data": {"indent": object()}})
     assert all_object_keys(store) == []

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,8 @@ def _env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def installed() -> None:
-    """pip-install the example (not editable) into the running environment."""
+def installed() -> Iterator[None]:
+    """pip-install the example (not editable) into the running environment, then remove it."""
     subprocess.run(
         [
             sys.executable,
@@ -33,6 +34,12 @@ def installed() -> None:
             "--force-reinstall",
             str(HERE),
         ],
+        check=True,
+        env=_env(),
+    )
+    yield
+    subprocess.run(
+        [sys.executable, "-m", "pip", "uninstall", "--quiet", "--yes", "capsa-example-kind"],
         check=True,
         env=_env(),
     )
