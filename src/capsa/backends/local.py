@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import errno
 import os
@@ -86,6 +87,33 @@ def _fsync_pool() -> Any:
 
         _pool.append(ThreadPoolExecutor(max_workers=8, thread_name_prefix="capsa-fsync"))
     return _pool[0]
+
+
+_pending: dict[str, dict[str, Any]] = {}
+_pending_lock = _thread.allocate_lock()
+
+
+def _track(path: Path, future: Any) -> None:
+    """Remember a background fsync of a staged file until sync_prefix collects it."""
+    with _pending_lock:
+        _pending.setdefault(str(path.parent), {})[str(path)] = future
+
+
+def _take_pending(root: Path) -> dict[str, Any]:
+    """Pop the background fsyncs of files under ``root``, keyed by path."""
+    prefix = str(root)
+    taken: dict[str, Any] = {}
+    with _pending_lock:
+        for folder in [f for f in _pending if f == prefix or f.startswith(prefix + os.sep)]:
+            taken.update(_pending.pop(folder))
+    return taken
+
+
+def _fsync_and_close(fh: BinaryIO) -> None:
+    try:
+        os.fsync(fh.fileno())
+    finally:
+        fh.close()
 
 
 def _fsync_path(path: str) -> None:
@@ -182,14 +210,17 @@ class LocalObjectWriter(ObjectWriter):
         """Fsync, then link (create-only) or rename (replace) into place."""
         if self._fh is None:
             return
+        if self._direct:
+            # Staged file: fsync in the background while the next member is
+            # written; sync_prefix waits for it before the folder is published.
+            fh, self._fh = self._fh, None
+            _track(self._path, _fsync_pool().submit(_fsync_and_close, fh))
+            return
         try:
-            if not self._direct:  # staged files are fsynced together by sync_prefix
-                os.fsync(self._fh.fileno())
+            os.fsync(self._fh.fileno())
         finally:
             self._fh.close()
             self._fh = None
-        if self._direct:
-            return
         try:
             if self._create_only:
                 try:
@@ -354,6 +385,9 @@ class LocalBackend(Backend):
         """Remove a whole folder at once when the prefix is one."""
         if prefix.endswith("/") and prefix.strip("/"):
             path = self._path(prefix.rstrip("/"))
+            for future in _take_pending(path).values():  # a failed save's staged files
+                with contextlib.suppress(OSError):
+                    future.result()
             if path.is_dir():
                 import shutil
 
@@ -390,20 +424,24 @@ class LocalBackend(Backend):
         fsync_dir(d.parent)
 
     def sync_prefix(self, prefix: str) -> None:
-        """Fsync every file and folder under ``prefix``, concurrently.
+        """Make everything under ``prefix`` durable.
 
-        Concurrent fsyncs share journal commits, so syncing a staged artifact
-        costs about one fsync instead of one per member.
+        Files written there by staged (direct) writers are already being
+        fsynced in the background since their commit; this waits for them,
+        fsyncs any other file, and fsyncs the folders.
         """
         root = self._path(prefix.rstrip("/"))
+        pending = _take_pending(root)
         paths: list[str] = []
         for folder, _dirs, files in os.walk(root):
             paths.append(folder)
-            paths.extend(os.path.join(folder, f) for f in files)
-        if len(paths) == 1:
-            fsync_dir(root)
-            return
-        list(_fsync_pool().map(_fsync_path, paths))
+            paths.extend(
+                path for path in (os.path.join(folder, f) for f in files) if path not in pending
+            )
+        futures = [_fsync_pool().submit(_fsync_path, path) for path in paths[1:]]
+        fsync_dir(root)
+        for future in (*pending.values(), *futures):
+            future.result()
 
     def join(self, key: str) -> str:
         """Return a ``file://`` URL for ``key``."""
