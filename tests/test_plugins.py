@@ -122,7 +122,7 @@ def test_cli_plugins_lists_failures(site: Path) -> None:
         env=subprocess_env(PYTHONPATH=str(site)),
         check=False,
     )
-    assert "formats: bytes, json, jsonl, pickle, text" in full.stdout
+    assert "formats: bytes, folder, json, jsonl, pickle, text" in full.stdout
     assert "[failed]" in full.stdout and "needs libfoo 9" in full.stdout
 
 

@@ -8,7 +8,7 @@ import errno
 import os
 import sys
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, cast
 
 from capsa.backends.base import Backend, ObjectInfo, ObjectWriter, PutData
 from capsa.errors import InvalidKeyError, ObjectExistsError, ObjectNotFoundError
@@ -177,11 +177,16 @@ class LocalObjectWriter(ObjectWriter):
         self._tmp = (
             path if direct else path.with_name(f"{path.name}{TMP_MARKER}{os.urandom(16).hex()}")
         )
+        mode = "xb" if (create_only or not direct) else "wb"
         try:
-            self._fh: BinaryIO | None = open(self._tmp, "xb", buffering=0)  # noqa: SIM115
-        except FileNotFoundError:  # first object in a new folder
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(self._tmp, "xb", buffering=0)  # noqa: SIM115
+            try:
+                fh = open(self._tmp, mode, buffering=0)  # noqa: SIM115
+            except FileNotFoundError:  # first object in a new folder
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fh = open(self._tmp, mode, buffering=0)  # noqa: SIM115
+        except FileExistsError:
+            raise ObjectExistsError(f"object {str(path)!r} already exists") from None
+        self._fh: BinaryIO | None = cast(BinaryIO, fh)
         self._written = 0
         self._flushed = 0
 
@@ -297,7 +302,7 @@ class LocalBackend(Backend):
 
     def open_writer(self, key: str, *, create_only: bool = False) -> ObjectWriter:
         """Stream to a temporary file beside ``key`` (straight to ``key`` in staging)."""
-        direct = create_only and key.startswith(STAGING_PREFIX)
+        direct = key.startswith(STAGING_PREFIX)
         return LocalObjectWriter(self._path(key), create_only=create_only, direct=direct)
 
     def get(self, key: str) -> bytes:

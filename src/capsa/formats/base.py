@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Protocol
 
 if TYPE_CHECKING:
@@ -56,6 +56,60 @@ class MemberSource(Protocol):
 
     def local_path(self) -> Path | None:
         """Return a local filesystem path to the member, or None on remote backends."""
+        ...
+
+
+class DirectorySink(Protocol):
+    """Write side of a directory member (see :class:`capsa.store.transaction.DirectoryWriter`)."""
+
+    def put(self, path: str, data: bytes | bytearray | memoryview) -> None:
+        """Write (or rewrite) the object at ``path`` inside the member."""
+        ...
+
+    def get(self, path: str) -> bytes:
+        """Read back an object already written."""
+        ...
+
+    def exists(self, path: str) -> bool:
+        """True when ``path`` was written."""
+        ...
+
+    def delete(self, path: str) -> None:
+        """Remove an object written earlier."""
+        ...
+
+
+class DirectorySource(Protocol):
+    """Read side of a directory member (see :class:`capsa.store.artifact.StoredDirectory`)."""
+
+    @property
+    def name(self) -> str:
+        """The member's folder name (``"trace.zarr"``)."""
+        ...
+
+    @property
+    def info(self) -> Mapping[str, Any]:
+        """What the format recorded at write time."""
+        ...
+
+    def get(self, path: str) -> bytes:
+        """Read one object whole."""
+        ...
+
+    def get_range(self, path: str, start: int, end: int) -> bytes:
+        """Read bytes ``[start, end)`` of one object."""
+        ...
+
+    def exists(self, path: str) -> bool:
+        """True when the object exists."""
+        ...
+
+    def list(self, prefix: str = "") -> Iterator[tuple[str, int]]:
+        """Yield ``(path, size)`` of the objects under ``prefix``."""
+        ...
+
+    def local_path(self) -> Path | None:
+        """The member's local folder, or None on remote backends."""
         ...
 
 
@@ -125,6 +179,11 @@ class Format(ABC):
 
     requires_trust: ClassVar[bool] = False
     """True when reading can execute code (pickle): loads need ``trusted=True``."""
+
+    directory: ClassVar[bool] = False
+    """True when a member is a tree of objects (Zarr): ``write`` then gets a
+    :class:`DirectorySink` instead of a file sink, and ``read``/``read_lazy`` a
+    :class:`DirectorySource`."""
 
     def accepts(self, value: object) -> bool:
         """Return True when this format can write ``value`` (type check only, cheap)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -10,8 +11,12 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from capsa.errors import IntegrityError, MemberNotFoundError, ObjectNotFoundError
 from capsa.store.hashing import hash_stream, sha256_bytes
+from capsa.store.keys import MARKER
 from capsa.store.manifest import Manifest, MemberRecord
 from capsa.store.reports import Problem
+
+SUMS_SUFFIX = ".sha256sums"
+"""Suffix of the sidecar listing a directory member's objects and hashes."""
 
 if TYPE_CHECKING:
     from capsa.backends.base import Backend
@@ -161,6 +166,138 @@ class StoredMember:
         return None
 
 
+class StoredDirectory:
+    """A :class:`~capsa.formats.base.DirectorySource` over one directory member.
+
+    Objects are read lazily (ranged gets on object stores). :meth:`check`
+    re-hashes every object against the ``.sha256sums`` sidecar, whose own hash
+    the manifest records.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        prefix: str,
+        record: MemberRecord,
+        artifact_key: str,
+        *,
+        guard: Callable[[], None] | None = None,
+    ):
+        self._backend = backend
+        self._prefix = prefix
+        self._record = record
+        self._artifact_key = artifact_key
+        self._guard = guard
+        self._guarded = False
+
+    @property
+    def name(self) -> str:
+        """The member's folder name."""
+        return self._record.file
+
+    @property
+    def size(self) -> int:
+        """Total bytes of the member's objects."""
+        return self._record.size
+
+    @property
+    def info(self) -> Mapping[str, Any]:
+        """What the format recorded at write time."""
+        return self._record.info
+
+    def _key(self, path: str) -> str:
+        if not path or path.startswith("/") or ".." in path.split("/"):
+            raise IntegrityError(
+                f"artifact {self._artifact_key!r}: bad path {path!r} in member {self.name!r}"
+            )
+        if self._guard is not None and not self._guarded:
+            self._guard()
+            self._guarded = True
+        return f"{self._prefix}/{path}"
+
+    def get(self, path: str) -> bytes:
+        """Read one object whole (ObjectNotFoundError when absent)."""
+        return self._backend.get(self._key(path))
+
+    def get_range(self, path: str, start: int, end: int) -> bytes:
+        """Read bytes ``[start, end)`` of one object."""
+        return self._backend.get_range(self._key(path), start, end)
+
+    def exists(self, path: str) -> bool:
+        """True when the object exists."""
+        return self._backend.exists(self._key(path))
+
+    def list(self, prefix: str = "") -> Iterator[tuple[str, int]]:
+        """Yield ``(path, size)`` for objects under ``prefix``, in path order."""
+        base = f"{self._prefix}/"
+        for info in self._backend.list(base + prefix):
+            yield info.key[len(base) :], info.size
+
+    def local_path(self) -> Path | None:
+        """The member's local folder, or None on remote backends."""
+        return self._backend.local_path(self._prefix)
+
+    def sums(self) -> dict[str, str]:
+        """Path -> sha256 from the sidecar, checked against the manifest."""
+        try:
+            raw = self._backend.get(f"{self._prefix}{SUMS_SUFFIX}")
+        except ObjectNotFoundError:
+            raise IntegrityError(
+                f"artifact {self._artifact_key!r}: member {self.name!r} has lost its "
+                f"{self.name}{SUMS_SUFFIX} listing"
+            ) from None
+        if sha256_bytes(raw) != self._record.sha256:
+            raise IntegrityError(
+                f"artifact {self._artifact_key!r}: member {self.name!r}: the listing "
+                f"{self.name}{SUMS_SUFFIX} does not match the manifest"
+            )
+        out: dict[str, str] = {}
+        for line in raw.decode("utf-8", "replace").splitlines():
+            digest, _, path = line.partition("  ")
+            out[path] = digest
+        return out
+
+    def check(self) -> builtins.list[Problem]:
+        """Re-hash every object; return the problems (missing, extra, size, sha256)."""
+        key, file = self._artifact_key, self._record.file
+        try:
+            expected = self.sums()
+        except IntegrityError as exc:
+            return [Problem(key=key, member=file, problem="sha256", detail=str(exc))]
+        problems: list[Problem] = []
+        seen: set[str] = set()
+        total = 0
+        for path, size in self.list():
+            where = f"{file}/{path}"
+            seen.add(path)
+            total += size
+            if path not in expected:
+                problems.append(
+                    Problem(key=key, member=where, problem="extra", detail="not in the listing")
+                )
+                continue
+            with self._backend.open_reader(f"{self._prefix}/{path}") as fh:
+                _, digest = hash_stream(fh, size_hint=size)
+            if digest != expected[path]:
+                problems.append(
+                    Problem(key=key, member=where, problem="sha256", detail="content changed")
+                )
+        for path in sorted(set(expected) - seen):
+            problems.append(
+                Problem(key=key, member=f"{file}/{path}", problem="missing", detail="missing")
+            )
+        if not problems and total != self._record.size:
+            problems.append(
+                Problem(
+                    key=key,
+                    member=file,
+                    problem="size",
+                    detail=f"{total} bytes stored, manifest says {self._record.size}",
+                )
+            )
+        return problems
+
+
 class Artifact(Mapping[str, Any]):
     """A committed artifact: its manifest and lazily read members.
 
@@ -214,18 +351,31 @@ class Artifact(Mapping[str, Any]):
             )
         return record
 
-    def source(self, name: str) -> StoredMember:
-        """Return the member's :class:`StoredMember` (raw access for formats and tools)."""
+    def source(self, name: str) -> StoredMember | StoredDirectory:
+        """Return the member's source (raw access for formats and tools).
+
+        A :class:`StoredMember` for file members, a :class:`StoredDirectory`
+        for directory members (Zarr stores).
+        """
         record = self._record(name)
         guard = None if self.manifest.mode == "production" else self._check_unchanged
-        return StoredMember(
-            self._backend, f"{self.full_key}/{record.file}", record, self.key, guard=guard
-        )
+        prefix = f"{self.full_key}/{record.file}"
+        if record.layout == "directory":
+            return StoredDirectory(self._backend, prefix, record, self.key, guard=guard)
+        return StoredMember(self._backend, prefix, record, self.key, guard=guard)
+
+    def check(self, name: str) -> list[Problem]:
+        """Re-hash one member; return its problems (empty when intact)."""
+        source = self.source(name)
+        if isinstance(source, StoredDirectory):
+            return source.check()
+        problem = source.check()
+        return [] if problem is None else [problem]
 
     def _check_unchanged(self) -> None:
         """Raise when the artifact was overwritten or deleted since it was loaded."""
         try:
-            raw = self._backend.get(f"{self.full_key}/_SUCCESS")
+            raw = self._backend.get(f"{self.full_key}/{MARKER}")
         except ObjectNotFoundError:
             raw = b""
         if f'"txid": "{self.manifest.txid}"'.encode() not in raw:
@@ -243,7 +393,8 @@ class Artifact(Mapping[str, Any]):
         options: dict[str, Any] = {}
         if fmt.requires_trust:
             options["trusted"] = self._trusted
-        src = self.source(name)
+        # A directory member's source is a DirectorySource (the format says so).
+        src: Any = self.source(name)
         value = fmt.read_lazy(src, **options) if fmt.lazy else fmt.read(src, **options)
         with self._lock:
             return self._cache.setdefault(record.file, value)
@@ -254,7 +405,8 @@ class Artifact(Mapping[str, Any]):
         fmt = self._registry.format(record.format)
         if fmt.requires_trust:
             options.setdefault("trusted", self._trusted)
-        return fmt.read(self.source(name), **options)
+        src: Any = self.source(name)
+        return fmt.read(src, **options)
 
     def __iter__(self) -> Iterator[str]:
         return iter([m.name for m in self.manifest.members])
@@ -282,11 +434,16 @@ class Artifact(Mapping[str, Any]):
         return self.manifest.meta
 
     def open(self, name: str) -> BinaryIO:
-        """Open a member's raw bytes as a seekable file."""
-        return self.source(name).open()
+        """Open a file member's raw bytes as a seekable file."""
+        source = self.source(name)
+        if isinstance(source, StoredDirectory):
+            raise MemberNotFoundError(
+                f"artifact {self.key!r}: member {name!r} is a directory; use artifact[name]"
+            )
+        return source.open()
 
     def path(self, name: str) -> Path | None:
-        """Local path of a member, or None on remote backends."""
+        """Local path of a member (file or folder), or None on remote backends."""
         return self.source(name).local_path()
 
     @property
@@ -296,11 +453,9 @@ class Artifact(Mapping[str, Any]):
 
     def verify(self) -> list[Problem]:
         """Re-hash every member; return the problems (empty when intact)."""
-        problems = []
+        problems: list[Problem] = []
         for record in self.manifest.members:
-            problem = self.source(record.file).check()
-            if problem is not None:
-                problems.append(problem)
+            problems.extend(self.check(record.file))
         return problems
 
     def __repr__(self) -> str:

@@ -13,6 +13,9 @@ from capsa.errors import InvalidKeyError
 MARKER = "_SUCCESS"
 """The commit marker's file name; it holds the manifest."""
 
+CLAIM = "_CLAIM"
+"""Object that reserves a key while a save writes in place (marker protocol)."""
+
 INTERNAL_PREFIX = ".capsa"
 """Top-level folder of capsa's own bookkeeping (staging, trash) in a store."""
 
@@ -66,9 +69,9 @@ def validate_member_file(name: object, *, key: str) -> str:
         n = _check_path(name, "member name")
     except InvalidKeyError as exc:
         raise InvalidKeyError(f"artifact {key!r}: {exc}") from None
-    if n == MARKER or n.split("/")[-1] == MARKER:
+    if n.split("/")[-1] in (MARKER, CLAIM):
         raise InvalidKeyError(
-            f"artifact {key!r}: member name {MARKER!r} is reserved for the marker"
+            f"artifact {key!r}: member name {n.split('/')[-1]!r} is reserved by capsa"
         )
     return n
 

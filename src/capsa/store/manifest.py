@@ -33,6 +33,9 @@ class MemberRecord(msgspec.Struct, kw_only=True):
     :ivar sha256: hex sha256 of the stored bytes.
     :ivar options: format options used to write it.
     :ivar info: what the format's ``write`` returned; handed back to ``read``.
+    :ivar layout: ``"file"`` (one object) or ``"directory"`` (a tree of objects
+        under ``file/``, listed with their sha256 in ``file.sha256sums``;
+        ``sha256`` is then the hash of that listing and ``size`` the total).
     """
 
     name: str
@@ -42,6 +45,7 @@ class MemberRecord(msgspec.Struct, kw_only=True):
     sha256: str
     options: dict[str, Any] = msgspec.field(default_factory=dict)
     info: dict[str, Any] = msgspec.field(default_factory=dict)
+    layout: str = "file"
 
 
 class GitInfo(msgspec.Struct, kw_only=True):
@@ -157,6 +161,10 @@ def decode_manifest(raw: bytes, *, key: str) -> Manifest:
         if record.file in seen:
             raise IntegrityError(f"artifact {key!r}: member {record.file!r} listed twice")
         seen.add(record.file)
+        if record.layout not in ("file", "directory"):
+            raise IntegrityError(
+                f"artifact {key!r}: member {record.file!r} has unknown layout {record.layout!r}"
+            )
         if record.size < 0 or not _SHA256.match(record.sha256):
             raise IntegrityError(
                 f"artifact {key!r}: member {record.file!r} has a malformed size or sha256"

@@ -33,13 +33,11 @@ import contextlib
 import datetime as _dt
 import os
 import time
-import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from capsa.errors import (
-    ArtifactExistsError,
     ArtifactNotFoundError,
     CapsaError,
     ConfigError,
@@ -47,13 +45,11 @@ from capsa.errors import (
     IntegrityError,
     InvalidKeyError,
     ModeError,
-    ObjectExistsError,
     ObjectNotFoundError,
     ValidationError,
 )
 from capsa.formats.json import encode_json
-from capsa.store.artifact import Artifact, ArtifactRef
-from capsa.store.events import CommitEvent
+from capsa.store.artifact import SUMS_SUFFIX, Artifact, ArtifactRef
 from capsa.store.keys import (
     INTERNAL_PREFIX,
     MARKER,
@@ -62,16 +58,11 @@ from capsa.store.keys import (
     validate_prefix,
 )
 from capsa.store.manifest import (
-    MANIFEST_SCHEMA,
-    MANIFEST_VERSION,
     Manifest,
-    MemberRecord,
-    Producer,
     decode_manifest,
-    encode_manifest,
 )
 from capsa.store.reports import GcReport, Problem, VerifyReport
-from capsa.store.sink import HashingSink
+from capsa.store.transaction import STAGING, TRASH, Transaction
 
 if TYPE_CHECKING:
     from capsa.backends.base import Backend
@@ -79,8 +70,6 @@ if TYPE_CHECKING:
     from capsa.kinds.base import ArtifactKind
     from capsa.plugins.registry import Registry
 
-STAGING = f"{INTERNAL_PREFIX}/staging"
-TRASH = f"{INTERNAL_PREFIX}/trash"
 RESERVED_TOP = ("dev", "tests")
 """Top-level names that hold the development and test namespaces."""
 
@@ -114,15 +103,6 @@ class _PlannedMember:
     fmt: Format
     value: Any
     options: dict[str, Any]
-
-
-def _now_iso() -> str:
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-def new_txid() -> str:
-    """A unique, time-ordered transaction id."""
-    return f"{time.time_ns():x}-{uuid.uuid4().hex[:12]}"
 
 
 def session_name() -> str:
@@ -289,23 +269,6 @@ class Store:
         planned.sort(key=lambda p: p.file)
         return planned
 
-    def _producer(self, kind: ArtifactKind, planned: list[_PlannedMember]) -> Producer:
-        from capsa import __version__
-        from capsa.plugins.manager import list_plugins
-
-        names: set[str] = set()
-        with contextlib.suppress(KeyError):
-            names.add(self.registry.kinds.plugin_of(kind.name))
-        for p in planned:
-            with contextlib.suppress(KeyError):
-                names.add(self.registry.formats.plugin_of(p.fmt.name))
-        plugins = {
-            info.distribution: info.version
-            for info in list_plugins()
-            if info.name in names and info.distribution != "capsa"
-        }
-        return Producer(capsa=__version__, plugins=dict(sorted(plugins.items())))
-
     def save(
         self,
         key: str,
@@ -328,55 +291,33 @@ class Store:
         :raises InvalidKeyError: a key or member name that could escape the root.
         :raises ArtifactExistsError: in production, when the key is taken.
         """
-        from capsa.store import provenance
-
-        full = self._full(key)
+        self._full(key)
         kind_obj = self._resolve_kind(kind)
         planned = self._plan(key, kind_obj, data, options)
-        meta_dict = dict(meta or {})
-        try:
-            encode_json(meta_dict, indent=0)
-        except ValidationError as exc:
-            raise ValidationError(f"artifact {key!r}: meta: {exc}") from None
-        self._check_ancestors(key, full)
-        txid = new_txid()
-        skeleton = dict(
-            schema=MANIFEST_SCHEMA,
-            schema_version=MANIFEST_VERSION,
-            key=key,
-            namespace=self.namespace,
-            kind=kind_obj.name,
-            kind_version=kind_obj.version,
-            txid=txid,
-            mode=self.mode,
-            producer=self._producer(kind_obj, planned),
-            provenance=provenance.capture(),
-            meta=meta_dict,
-        )
-        if self.backend.supports_rename:
-            manifest = self._commit_rename(key, full, txid, planned, skeleton)
-        else:
-            manifest = self._commit_marker(key, full, txid, planned, skeleton)
-        ref = ArtifactRef(
-            key=key,
-            full_key=full,
-            url=self.backend.join(full),
-            manifest=manifest,
-            local_dir=self.backend.local_path(full),
-        )
-        from capsa.plugins.manager import fire_committed
+        with self.transaction(key, kind_obj, meta=meta) as tx:
+            for p in planned:
+                tx.write(p.name, p.value, format=p.fmt.name, options=p.options, validate=False)
+            return tx.commit()
+        raise AssertionError("unreachable")  # pragma: no cover
 
-        fire_committed(
-            CommitEvent(
-                store_url=self.url,
-                key=key,
-                full_key=full,
-                url=ref.url,
-                mode=self.mode,
-                manifest=manifest,
-            )
-        )
-        return ref
+    def transaction(
+        self, key: str, kind: str | ArtifactKind, *, meta: Mapping[str, Any] | None = None
+    ) -> Transaction:
+        """Start writing an artifact member by member; commit makes it visible.
+
+        For artifacts produced over time (a growing trace, an appended Zarr
+        array)::
+
+            with store.transaction("run/7", "bundle", meta={"seed": 7}) as tx:
+                tx.write("config.json", config)
+                ...                       # more members, as they are produced
+            # committed here; an exception inside the block aborts instead
+
+        The key is checked (and, on object stores, claimed) at once, so a
+        production key that is taken fails before any work is done.
+        """
+        self._full(key)
+        return Transaction(self, key, self._resolve_kind(kind), meta=meta)
 
     def _check_ancestors(self, key: str, full: str) -> None:
         parts = full.split("/")
@@ -388,171 +329,6 @@ class Store:
                     f"key {key!r} is inside the artifact {self._relative(ancestor)!r}; "
                     "artifacts cannot nest"
                 )
-
-    def _write_members(
-        self,
-        prefix: str,
-        key: str,
-        planned: list[_PlannedMember],
-        *,
-        create_only: bool,
-        written: list[str],
-    ) -> list[MemberRecord]:
-        records = []
-        for p in planned:
-            object_key = f"{prefix}/{p.file}"
-            writer = self.backend.open_writer(object_key, create_only=create_only)
-            sink = HashingSink(writer)
-            try:
-                info = p.fmt.write(p.value, sink, **p.options)  # type: ignore[arg-type]
-                sink.close()
-                writer.commit()
-            except (CapsaError, OSError):
-                # Lost create-only races, refusals, and storage errors (ENOSPC,
-                # EIO ...) keep their own type.
-                writer.abort()
-                raise
-            except Exception as exc:
-                writer.abort()
-                raise ValidationError(
-                    f"artifact {key!r}, member {p.file!r}: format {p.fmt.name!r} failed to "
-                    f"write: {type(exc).__name__}: {exc}"
-                ) from exc
-            finally:
-                if not sink.closed:
-                    sink.close()
-            written.append(object_key)
-            records.append(
-                MemberRecord(
-                    name=p.name,
-                    file=p.file,
-                    format=p.fmt.name,
-                    size=sink.size,
-                    sha256=sink.hexdigest(),
-                    options=p.options,
-                    info=dict(info or {}),
-                )
-            )
-        return records
-
-    def _commit_rename(
-        self,
-        key: str,
-        full: str,
-        txid: str,
-        planned: list[_PlannedMember],
-        skeleton: dict[str, Any],
-    ) -> Manifest:
-        backend = self.backend
-        staging = f"{STAGING}/{txid}"
-        written: list[str] = []
-        try:
-            records = self._write_members(staging, key, planned, create_only=True, written=written)
-            manifest = Manifest(created_at=_now_iso(), members=records, **skeleton)
-            backend.put(f"{staging}/{MARKER}", encode_manifest(manifest), create_only=True)
-            backend.sync_prefix(staging)
-            self._publish(key, full, staging, txid)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                backend.delete_prefix(f"{staging}/")
-            raise
-        return manifest
-
-    def _publish(self, key: str, full: str, staging: str, txid: str) -> None:
-        backend = self.backend
-        try:
-            backend.rename_prefix(staging, full)
-            return
-        except ObjectExistsError:
-            pass
-        has_marker = backend.exists(self._marker(full))
-        if not has_marker:
-            if any(True for _ in backend.list(f"{full}/")):
-                raise InvalidKeyError(
-                    f"key {key!r} is a folder that holds other artifacts or foreign files; "
-                    "artifacts cannot nest"
-                )
-            # An empty folder left behind (e.g. by a delete): take its place.
-            local = backend.local_path(full)
-            if local is not None:
-                with contextlib.suppress(OSError):
-                    local.rmdir()
-            try:
-                backend.rename_prefix(staging, full)
-                return
-            except ObjectExistsError:
-                has_marker = True
-        if not self.overwrite:
-            raise ArtifactExistsError(
-                f"artifact {key!r} already exists in {self.url} and {self.mode} artifacts "
-                "are immutable"
-            )
-        backend.rename_prefix(staging, full, exchange=True)
-        # The replaced version now sits at the staging path: move it to trash.
-        trash = f"{TRASH}/{txid}"
-        backend.rename_prefix(staging, trash)
-        with contextlib.suppress(Exception):
-            backend.delete_prefix(f"{trash}/")
-
-    def _commit_marker(
-        self,
-        key: str,
-        full: str,
-        txid: str,
-        planned: list[_PlannedMember],
-        skeleton: dict[str, Any],
-    ) -> Manifest:
-        backend = self.backend
-        marker = self._marker(full)
-        old: Manifest | None = None
-        if backend.exists(marker):
-            if not self.overwrite:
-                raise ArtifactExistsError(
-                    f"artifact {key!r} already exists in {self.url} and {self.mode} artifacts "
-                    "are immutable"
-                )
-            with contextlib.suppress(CapsaError):
-                old = decode_manifest(backend.get(marker), key=key)
-            backend.delete(marker)  # retract first: no reader sees a mix
-        else:
-            stray = [info.key for info in backend.list(f"{full}/")]
-            if any(k.endswith(f"/{MARKER}") for k in stray):
-                raise InvalidKeyError(
-                    f"key {key!r} is a prefix of other artifacts; artifacts cannot nest"
-                )
-            if stray and not self.overwrite:
-                raise ArtifactExistsError(
-                    f"key {key!r} holds uncommitted objects from a concurrent or interrupted "
-                    "save; if no save is running, `capsa gc` removes them"
-                )
-        written: list[str] = []
-        create_only = not self.overwrite
-        try:
-            records = self._write_members(
-                full, key, planned, create_only=create_only, written=written
-            )
-            manifest = Manifest(created_at=_now_iso(), members=records, **skeleton)
-            backend.put(marker, encode_manifest(manifest), create_only=create_only)
-        except ObjectExistsError:
-            for object_key in written:
-                with contextlib.suppress(Exception):
-                    backend.delete(object_key)
-            raise ArtifactExistsError(
-                f"artifact {key!r} was created by a concurrent writer in {self.url}; "
-                f"{self.mode} artifacts are immutable"
-            ) from None
-        except BaseException:
-            for object_key in written:
-                with contextlib.suppress(Exception):
-                    backend.delete(object_key)
-            raise
-        if old is not None:
-            keep = {r.file for r in records}
-            for record in old.members:
-                if record.file not in keep:
-                    with contextlib.suppress(Exception):
-                        backend.delete(f"{full}/{record.file}")
-        return manifest
 
     # -- read ------------------------------------------------------------------
 
@@ -614,11 +390,11 @@ class Store:
         )
         if verify:
             for record in manifest.members:
-                problem = artifact.source(record.file).check()
-                if problem is not None:
+                problems = artifact.check(record.file)
+                if problems:
                     raise IntegrityError(
-                        f"artifact {key!r}: member {problem.member!r} failed verification: "
-                        f"{problem.detail}"
+                        f"artifact {key!r}: member {problems[0].member!r} failed verification: "
+                        f"{problems[0].detail}"
                     )
         return artifact
 
@@ -703,11 +479,11 @@ class Store:
             )
             for record in manifest.members:
                 report.members += 1
-                problem = artifact.source(record.file).check()
-                if problem is None:
-                    report.bytes += record.size
+                problems = artifact.check(record.file)
+                if problems:
+                    report.problems.extend(problems)
                 else:
-                    report.problems.append(problem)
+                    report.bytes += record.size
         return report
 
     # -- delete / gc -----------------------------------------------------------
@@ -727,7 +503,11 @@ class Store:
         manifest = self._manifest_full(key, full)
         self.backend.delete(self._marker(full))
         for record in manifest.members:
-            self.backend.delete(f"{full}/{record.file}")
+            if record.layout == "directory":
+                self.backend.delete_prefix(f"{full}/{record.file}/")
+                self.backend.delete(f"{full}/{record.file}{SUMS_SUFFIX}")
+            else:
+                self.backend.delete(f"{full}/{record.file}")
 
     def namespaces(self) -> dict[str, builtins.list[str]]:
         """Development sessions and test namespaces present in the backend root.
@@ -763,7 +543,7 @@ class Store:
         grace = self.gc_grace_seconds if older_than is None else older_than
         cutoff = time.time() - grace
         report = GcReport(dry_run=dry_run)
-        live: dict[str, set[str] | None] = {}
+        live: dict[str, tuple[builtins.set[str], tuple[str, ...]] | None] = {}
 
         def owned(object_key: str) -> bool:
             # The nearest ancestor holding a marker decides; a marker that exists
@@ -776,14 +556,19 @@ class Store:
                         manifest = decode_manifest(
                             self.backend.get(self._marker(prefix)), key=prefix
                         )
-                        live[prefix] = {r.file for r in manifest.members}
+                        files = {r.file for r in manifest.members}
+                        dirs = tuple(r.file for r in manifest.members if r.layout == "directory")
+                        files.update(d + SUMS_SUFFIX for d in dirs)
+                        live[prefix] = (files, tuple(d + "/" for d in dirs))
                     except ObjectNotFoundError:
                         live[prefix] = None
                     except CapsaError:
-                        live[prefix] = {"*"}
-                files = live[prefix]
-                if files is not None:
-                    return "*" in files or "/".join(parts[i:]) in files
+                        live[prefix] = ({"*"}, ())
+                entry = live[prefix]
+                if entry is not None:
+                    files, dir_prefixes = entry
+                    rel = "/".join(parts[i:])
+                    return "*" in files or rel in files or rel.startswith(dir_prefixes)
             return False
 
         debris: list[tuple[str, int]] = []
