@@ -46,7 +46,8 @@ if TYPE_CHECKING:
     from capsa.api import open_store
     from capsa.backends.base import Backend
     from capsa.formats.base import Format
-    from capsa.kinds.base import ArtifactKind, MemberSpec
+    from capsa.kinds.base import ArtifactKind, MemberSpec, typed_kind
+    from capsa.layout import Layout
     from capsa.store.artifact import Artifact, ArtifactRef
     from capsa.store.store import Store
 
@@ -59,6 +60,8 @@ _LAZY = {
     "ArtifactKind": "capsa.kinds.base",
     "MemberSpec": "capsa.kinds.base",
     "Backend": "capsa.backends.base",
+    "Layout": "capsa.layout",
+    "typed_kind": "capsa.kinds.base",
 }
 
 
@@ -90,6 +93,7 @@ __all__ = [
     "IncompatibleVersionError",
     "IntegrityError",
     "InvalidKeyError",
+    "Layout",
     "MemberNotFoundError",
     "MemberSpec",
     "ModeError",
@@ -105,4 +109,5 @@ __all__ = [
     "__version__",
     "hookimpl",
     "open_store",
+    "typed_kind",
 ]

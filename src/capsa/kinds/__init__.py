@@ -4,6 +4,6 @@
 :mod:`capsa.kinds.generic`.
 """
 
-from capsa.kinds.base import ArtifactKind, LegacyLayout, MemberSpec
+from capsa.kinds.base import ArtifactKind, LegacyLayout, MemberSpec, typed_kind
 
-__all__ = ["ArtifactKind", "LegacyLayout", "MemberSpec"]
+__all__ = ["ArtifactKind", "LegacyLayout", "MemberSpec", "typed_kind"]

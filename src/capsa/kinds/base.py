@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import msgspec
 
@@ -78,6 +78,12 @@ class ArtifactKind:
     description: ClassVar[str] = ""
     """One line shown by ``capsa plugins``."""
 
+    layer: ClassVar[str | None] = None
+    """The layer a :class:`capsa.layout.Layout` files this kind under (``"base"``)."""
+
+    partition_keys: ClassVar[tuple[str, ...]] = ()
+    """Partition keys a layout needs to place one artifact (``("chromosome",)``)."""
+
     def member(self, name: str) -> MemberSpec | None:
         """Return the spec whose logical name or file name is ``name``."""
         for spec in self.members:
@@ -134,3 +140,46 @@ class ArtifactKind:
             if layout.version == version:
                 return layout
         return None
+
+
+def typed_kind(
+    name: str,
+    *,
+    format: str,
+    filename: str | None = None,
+    layer: str | None = None,
+    partition_keys: tuple[str, ...] = (),
+    version: int = 1,
+    description: str = "",
+    options: dict[str, Any] | None = None,
+) -> ArtifactKind:
+    """Declare a single-member typed kind in one line (seed 001's ``ArtifactType``).
+
+    ``typed_kind("analysis_sequences", format="tsv", layer="base",
+    partition_keys=("chromosome",))`` is a kind whose one member is
+    ``analysis_sequences.tsv``, filed by a :class:`capsa.layout.Layout` under
+    ``base_layer/analysis_sequences/chromosome=<value>``. The format is named,
+    not imported: it must be registered when the kind is used.
+    """
+    if not name or "/" in name or "=" in name:
+        raise ValidationError(f"kind name {name!r} must be non-empty without '/' or '='")
+    for key in partition_keys:
+        if not key.isidentifier():
+            raise ValidationError(f"kind {name!r}: partition key {key!r} is not an identifier")
+    spec = MemberSpec(
+        name=name,
+        filename=filename or f"{name}.{format}",
+        format=format,
+        options=dict(options or {}),
+    )
+    attrs: dict[str, Any] = {
+        "name": name,
+        "version": version,
+        "members": (spec,),
+        "layer": layer,
+        "partition_keys": tuple(partition_keys),
+        "description": description or f"{format} {name}" + (f" ({layer} layer)" if layer else ""),
+        "__doc__": description or f"Typed kind {name!r}.",
+    }
+    cls = type(f"TypedKind_{name}", (ArtifactKind,), attrs)
+    return cast(ArtifactKind, cls())
