@@ -158,9 +158,13 @@ def test_unknown_scheme_names_the_plugin_to_install() -> None:
         capsa.open_store("ftp://host/x")
 
 
-def test_unknown_format_names_the_plugin_to_install() -> None:
-    with pytest.raises(UnknownFormatError, match="pip install capsa-parquet"):
-        get_registry().format("parquet")
+def test_unknown_format_names_the_plugin_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    from capsa.plugins.known import FIRST_PARTY
+
+    # A first-party name that is surely not installed in the test environment.
+    monkeypatch.setitem(FIRST_PARTY["format"], "nosuch", "capsa-nosuch")
+    with pytest.raises(UnknownFormatError, match="pip install capsa-nosuch"):
+        get_registry().format("nosuch")
 
 
 def test_builtins_are_registered_through_entry_points() -> None:
