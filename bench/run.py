@@ -36,7 +36,9 @@ def main(argv: list[str]) -> int:
     rows: list[dict[str, Any]] = []
     for name in modules:
         module = importlib.import_module(name)
-        with tempfile.TemporaryDirectory(prefix=f"capsa-{name}-", dir=HERE.parent) as tmp:
+        scratch = HERE / "out"  # git-ignored, on the same disk as the repository
+        scratch.mkdir(exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=f"{name}-", dir=scratch) as tmp:
             t0 = time.perf_counter()
             try:
                 produced = module.run(Path(tmp))

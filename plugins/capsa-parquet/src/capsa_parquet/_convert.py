@@ -20,7 +20,7 @@ Every refusal is a :class:`~capsa.errors.ValidationError` naming the column.
 
 from __future__ import annotations
 
-import threading
+import _thread
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -228,7 +228,7 @@ class TableCache:
 
     def __init__(self, size: int = 8):
         self._size = size
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
         self._items: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
 
     def put(self, value: Any, table: Any) -> None:

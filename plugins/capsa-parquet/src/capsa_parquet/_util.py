@@ -7,7 +7,6 @@ pyarrow is imported inside functions only.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -154,6 +153,8 @@ def schema_info(table: Any) -> dict[str, Any]:
 
 def encode_schema(schema: Any) -> str:
     """Serialise an Arrow schema (with metadata) as base64 text for the manifest."""
+    import base64
+
     return base64.b64encode(schema.serialize().to_pybytes()).decode("ascii")
 
 
@@ -164,6 +165,8 @@ def decode_schema(text: Any, member: str) -> Any:
     if not isinstance(text, str):
         raise IntegrityError(f"member {member!r}: the recorded arrow schema is not text")
     try:
+        import base64
+
         return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(text, validate=True)))
     except Exception as exc:
         raise IntegrityError(

@@ -15,7 +15,6 @@ from typing import Any, BinaryIO, ClassVar
 
 from capsa.formats.base import Format, MemberSource, qualified_type_names
 from capsa_parquet._convert import WRITES, TableCache, accepts_table, as_table
-from capsa_parquet._pipe import WriteBehindPipe
 from capsa_parquet._util import (
     Check,
     check_options,
@@ -88,6 +87,8 @@ class ArrowFormat(Format):
         compression = options.get("compression")
         compression = None if compression == "none" else compression
         chunk = options.get("chunk_size", DEFAULT_CHUNK_ROWS)
+        from capsa_parquet._pipe import WriteBehindPipe  # threads: only when writing
+
         pipe = WriteBehindPipe(sink)
         try:
             write_options = pa.ipc.IpcWriteOptions(compression=compression)

@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 from capsa.errors import ValidationError
 from capsa.formats.base import Format, MemberSource, qualified_type_names
 from capsa_parquet._convert import WRITES, TableCache, accepts_table, as_table
-from capsa_parquet._pipe import WriteBehindPipe
 from capsa_parquet._util import (
     SCHEMA_SUMMARY_MAX,
     Check,
@@ -410,6 +409,8 @@ class ParquetFormat(Format):
         table = self._table(value, options)
         table = _with_metadata(table, options.get("metadata"))
         plan = _Plan(table, options)
+        from capsa_parquet._pipe import WriteBehindPipe  # threads: only when writing
+
         pipe = WriteBehindPipe(sink)
         writer = None
         try:

@@ -26,7 +26,6 @@ from typing import Any, BinaryIO, ClassVar
 from capsa.errors import IntegrityError, ValidationError
 from capsa.formats.base import Format, MemberSource, qualified_type_names
 from capsa_parquet._convert import WRITES, TableCache, accepts_table, as_table
-from capsa_parquet._pipe import WriteBehindPipe
 from capsa_parquet._util import (
     Check,
     check_options,
@@ -261,6 +260,8 @@ class DelimitedFormat(Format):
         )
         text = _decoded(table)
         quoted = _needs_quoting(text, self.delimiter)
+        from capsa_parquet._pipe import WriteBehindPipe  # threads: only when writing
+
         pipe = WriteBehindPipe(sink)
         try:
             if quoted:
