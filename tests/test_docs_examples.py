@@ -40,12 +40,14 @@ PAGES = [
     "plugins/backends.md",
     "plugins/events.md",
     "plugins/estimators-and-signals.md",
+    "zarr.md",
 ]
 
 # Pages whose examples need a plugin that may not be installed in every environment.
 NEEDS = {
     "quickstart.md": ["numpy", "capsa_npz"],
     "plugins/estimators-and-signals.md": ["numpy"],
+    "zarr.md": ["numpy", "capsa_zarr"],
 }
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^`\n]*)$")

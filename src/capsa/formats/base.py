@@ -104,6 +104,14 @@ class DirectorySource(Protocol):
         """True when the object exists."""
         ...
 
+    def object_size(self, path: str) -> int:
+        """Size in bytes of one object."""
+        ...
+
+    def sums(self) -> dict[str, str]:
+        """Path -> sha256 of every object, from the member's checked listing."""
+        ...
+
     def list(self, prefix: str = "") -> Iterator[tuple[str, int]]:
         """Yield ``(path, size)`` of the objects under ``prefix``."""
         ...

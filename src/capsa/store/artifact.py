@@ -196,6 +196,11 @@ class StoredDirectory:
         return self._record.file
 
     @property
+    def artifact_key(self) -> str:
+        """The key of the artifact the member belongs to (for messages)."""
+        return self._artifact_key
+
+    @property
     def size(self) -> int:
         """Total bytes of the member's objects."""
         return self._record.size
@@ -227,6 +232,10 @@ class StoredDirectory:
         """True when the object exists."""
         return self._backend.exists(self._key(path))
 
+    def object_size(self, path: str) -> int:
+        """Size in bytes of one object (ObjectNotFoundError when absent)."""
+        return self._backend.head(self._key(path)).size
+
     def list(self, prefix: str = "") -> Iterator[tuple[str, int]]:
         """Yield ``(path, size)`` for objects under ``prefix``, in path order."""
         base = f"{self._prefix}/"
@@ -239,6 +248,9 @@ class StoredDirectory:
 
     def sums(self) -> dict[str, str]:
         """Path -> sha256 from the sidecar, checked against the manifest."""
+        if self._guard is not None and not self._guarded:
+            self._guard()
+            self._guarded = True
         try:
             raw = self._backend.get(f"{self._prefix}{SUMS_SUFFIX}")
         except ObjectNotFoundError:

@@ -26,12 +26,13 @@ sidecar, which anchors every object.
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import datetime as _dt
 import hashlib
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from capsa.errors import (
@@ -86,8 +87,10 @@ class DirectoryWriter:
 
     Objects may be rewritten (Zarr rewrites its metadata when an array
     grows); the last write of each path counts. Every write is hashed on the
-    way. :meth:`close` writes the ``.sha256sums`` sidecar and records the
-    member; the transaction calls it at commit if you did not.
+    way. :meth:`put` may be called from several threads at once (each call
+    writes its own object). :meth:`close` runs the :meth:`on_close` callbacks,
+    writes the ``.sha256sums`` sidecar and records the member; the transaction
+    calls it at commit if you did not.
     """
 
     def __init__(self, tx: Transaction, name: str, file: str, fmt: Format, options: dict[str, Any]):
@@ -99,9 +102,20 @@ class DirectoryWriter:
         self._fmt = fmt
         self._options = options
         self._objects: dict[str, tuple[int, str]] = {}
+        self._objects_lock = _thread.allocate_lock()
+        self._on_close: list[Callable[[], None]] = []
         self._closed = False
         self.info: dict[str, Any] = {}
         """Format facts recorded in the manifest (``info``); set before :meth:`close`."""
+
+    @property
+    def key(self) -> str:
+        """The key of the artifact being written (for messages)."""
+        return self._tx.key
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` first thing in :meth:`close` (flush buffered objects there)."""
+        self._on_close.append(callback)
 
     @property
     def prefix(self) -> str:
@@ -116,21 +130,31 @@ class DirectoryWriter:
         except InvalidKeyError as exc:
             raise InvalidKeyError(f"member {self.file!r}: {exc}") from None
 
-    def put(self, path: str, data: bytes | bytearray | memoryview) -> None:
-        """Write (or rewrite) the object at ``path`` inside the member."""
+    def put(
+        self,
+        path: str,
+        data: bytes | bytearray | memoryview | Sequence[bytes | bytearray | memoryview],
+    ) -> None:
+        """Write (or rewrite) the object at ``path`` inside the member.
+
+        ``data`` is one buffer or a sequence of buffers written back to back
+        (a chunk and its checksum, without copying them together).
+        """
         path = self._check(path)
-        view = memoryview(data).cast("B")
+        parts = [data] if isinstance(data, bytes | bytearray | memoryview) else list(data)
         writer = self._tx.backend.open_writer(f"{self.prefix}/{path}")
         sink = HashingSink(writer)
         try:
-            sink.write(view)
+            for part in parts:
+                sink.write(memoryview(part).cast("B"))
             sink.close()
             writer.commit()
         except BaseException:
             writer.abort()
             raise
-        self._objects[path] = (sink.size, sink.hexdigest())
-        self._tx._written.add(f"{self.prefix}/{path}")
+        with self._objects_lock:
+            self._objects[path] = (sink.size, sink.hexdigest())
+            self._tx._written.add(f"{self.prefix}/{path}")
 
     def get(self, path: str) -> bytes:
         """Read back an object written by this transaction."""
@@ -148,18 +172,23 @@ class DirectoryWriter:
         """Remove an object written by this transaction."""
         path = self._check(path)
         self._tx.backend.delete(f"{self.prefix}/{path}")
-        self._objects.pop(path, None)
+        with self._objects_lock:
+            self._objects.pop(path, None)
 
     def list(self, prefix: str = "") -> Iterator[tuple[str, int]]:
         """Yield ``(path, size)`` of the objects written so far, in path order."""
-        for path in sorted(self._objects):
+        with self._objects_lock:
+            objects = dict(self._objects)
+        for path in sorted(objects):
             if path.startswith(prefix):
-                yield path, self._objects[path][0]
+                yield path, objects[path][0]
 
     def close(self) -> MemberRecord:
-        """Write the ``.sha256sums`` sidecar and record the member."""
+        """Run the on-close callbacks, write the ``.sha256sums`` sidecar, record the member."""
         if self._closed:
             raise CapsaError(f"member {self.file!r} of {self._tx.key!r} is already closed")
+        for callback in self._on_close:
+            callback()
         lines = "".join(f"{sha}  {path}\n" for path, (_, sha) in sorted(self._objects.items()))
         sums = lines.encode("utf-8")
         sums_key = f"{self._tx.prefix}/{self.file}{SUMS_SUFFIX}"

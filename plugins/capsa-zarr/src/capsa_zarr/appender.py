@@ -357,8 +357,7 @@ class ZarrAppender:
             for plan in plans
         }
         # The transaction closes unclosed directory members at commit: flush first.
-        self._close_directory = self._directory.close
-        self._directory.close = self._close_from_commit  # type: ignore[method-assign]
+        self._directory.on_close(self._finalize)
 
     # -- access --------------------------------------------------------------------
 
@@ -418,6 +417,12 @@ class ZarrAppender:
         """Write pending rows and the final metadata, then close the member (idempotent)."""
         if self._closed:
             return
+        self._record = self._directory.close()  # runs _finalize first
+
+    def _finalize(self) -> None:
+        """Flush buffered rows and write the final metadata (called by the member's close)."""
+        if self._closed:
+            return
         for growing in self._arrays.values():
             growing._finish()
         plans = []
@@ -441,11 +446,6 @@ class ZarrAppender:
                 "arrays": {p.name: p.describe() for p in plans},
                 "appended": True,
             }
-        self._record = self._close_directory()
-
-    def _close_from_commit(self) -> Any:
-        self.close()
-        return self._record
 
     def __enter__(self) -> ZarrAppender:
         return self

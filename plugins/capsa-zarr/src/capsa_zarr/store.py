@@ -56,10 +56,7 @@ METADATA = "zarr.json"
 def member_label(source: object) -> str:
     """``artifact 'k': member 'x.zarr'`` for messages (the key when the source knows it)."""
     name = getattr(source, "name", None) or getattr(source, "file", "?")
-    key = getattr(source, "_artifact_key", None)
-    tx = getattr(source, "_tx", None)
-    if key is None and tx is not None:
-        key = getattr(tx, "key", None)
+    key = getattr(source, "artifact_key", None) or getattr(source, "key", None)
     return f"artifact {key!r}: member {name!r}" if key else f"member {name!r}"
 
 
@@ -174,12 +171,10 @@ class CapsaZarrStore(Store):
         size = self._sizes.get(key)
         if size is None:
             assert self._source is not None
-            for path, n in self._source.list(key):
-                if path == key:
-                    size = n
-                    break
-            if size is None:
-                raise self._missing(key)
+            try:
+                size = self._source.object_size(key)
+            except ObjectNotFoundError:
+                raise self._missing(key) from None
             self._sizes[key] = size
         return size
 
