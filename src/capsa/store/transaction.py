@@ -266,12 +266,7 @@ class Transaction:
     def _claim(self) -> None:
         backend, full, key = self.backend, self.full_key, self.key
         marker = f"{full}/{MARKER}"
-        exists = backend.exists(marker)
-        if exists and not self.store.overwrite:
-            raise ArtifactExistsError(
-                f"artifact {key!r} already exists in {self.store.url} and "
-                f"{self.store.mode} artifacts are immutable"
-            )
+        exists = backend.exists(marker)  # only when overwriting: __init__ refused otherwise
         if not exists:
             stray = [info.key for info in backend.list(f"{full}/")]
             if any(k.endswith(f"/{MARKER}") for k in stray):
@@ -379,6 +374,12 @@ class Transaction:
             info = fmt.write(value, sink, **opts)  # type: ignore[arg-type]
             sink.close()
             writer.commit()
+        except ObjectExistsError:
+            writer.abort()
+            raise ArtifactExistsError(
+                f"artifact {self.key!r} was created by a concurrent writer in "
+                f"{self.store.url}; {self.store.mode} artifacts are immutable"
+            ) from None
         except (CapsaError, OSError):
             # Refusals and storage errors (ENOSPC, EIO ...) keep their own type.
             writer.abort()
