@@ -11,30 +11,23 @@ bytes move on both sides).
    vs ``np.load`` of the same array as ``.npy``;
 3. the same load with ``verify=True`` (every byte re-hashed first).
 
-Run directly: ``python bench/bench_npz.py [workdir]``.
+Run with ``python bench/run.py npz``.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import sys
-import tempfile
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from common import throughput_row as _row
+from common import timed as _time
 
 REPEATS = 3
 SIZE = 256 << 20  # bytes
 KEY_LOAD = "bench/npz-load"
-
-
-def _time(fn: Callable[[], Any]) -> float:
-    """Seconds taken by one call of ``fn``."""
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
 
 
 def _materialise(value: Any) -> Any:
@@ -45,21 +38,6 @@ def _materialise(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {k: value[k] for k in value}
     raise TypeError(f"unexpected value {type(value)!r}")
-
-
-def _row(
-    name: str, baseline: str, base: list[float], capsa: list[float], target: float
-) -> dict[str, Any]:
-    b, c = min(base), min(capsa)
-    return {
-        "name": name,
-        "baseline": baseline,
-        "baseline_s": round(b, 4),
-        "capsa_s": round(c, 4),
-        "ratio": round(b / c, 3),
-        "target": target,
-        "higher_is_better": True,
-    }
 
 
 def run(workdir: Path) -> list[dict[str, Any]]:
@@ -129,23 +107,3 @@ def run(workdir: Path) -> list[dict[str, Any]]:
         for path in (raw, npy):
             path.unlink(missing_ok=True)
     return rows
-
-
-def main(argv: list[str]) -> int:
-    """Print the rows as a table."""
-    if len(argv) > 1:
-        rows = run(Path(argv[1]))
-    else:
-        with tempfile.TemporaryDirectory(prefix="capsa-bench-npz-") as tmp:
-            rows = run(Path(tmp))
-    for r in rows:
-        ok = "ok" if r["ratio"] >= r["target"] else "BELOW TARGET"
-        print(
-            f"{r['name']:<48} baseline {r['baseline_s']:.3f}s  capsa {r['capsa_s']:.3f}s  "
-            f"ratio {r['ratio']:.2f} (target {r['target']})  {ok}"
-        )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))

@@ -18,47 +18,24 @@ The data are uniform random floats in [0, 1): the worst case for compression,
 where the defaults store floats plain. The filtered read uses the same table
 with its first column replaced by a sorted ``position``.
 
-Run directly: ``python bench/bench_parquet.py [workdir]``.
+Run with ``python bench/run.py parquet``.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import sys
-import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from common import throughput_row as _row
+from common import timed as _time
 
 REPEATS = 3
 ROWS = 10_000_000
 COLUMNS = ("score", "donor", "acceptor")
 KEY_LOAD = "bench/parquet-load"
 KEY_SORTED = "bench/parquet-sorted"
-
-
-def _time(fn: Callable[[], Any]) -> float:
-    """Seconds taken by one call of ``fn``."""
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
-
-
-def _row(
-    name: str, baseline: str, base: list[float], capsa: list[float], target: float
-) -> dict[str, Any]:
-    b, c = min(base), min(capsa)
-    return {
-        "name": name,
-        "baseline": baseline,
-        "baseline_s": round(b, 4),
-        "capsa_s": round(c, 4),
-        "ratio": round(b / c, 3),
-        "target": target,
-        "higher_is_better": True,
-    }
 
 
 def run(workdir: Path) -> list[dict[str, Any]]:
@@ -155,23 +132,3 @@ def run(workdir: Path) -> list[dict[str, Any]]:
         for path in raw:
             path.unlink(missing_ok=True)
     return rows
-
-
-def main(argv: list[str]) -> int:
-    """Print the rows as a table."""
-    if len(argv) > 1:
-        rows = run(Path(argv[1]))
-    else:
-        with tempfile.TemporaryDirectory(prefix="capsa-bench-parquet-") as tmp:
-            rows = run(Path(tmp))
-    for r in rows:
-        ok = "ok" if r["ratio"] >= r["target"] else "BELOW TARGET"
-        print(
-            f"{r['name']:<48} baseline {r['baseline_s']:.3f}s  capsa {r['capsa_s']:.3f}s  "
-            f"ratio {r['ratio']:.2f} (target {r['target']})  {ok}"
-        )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))

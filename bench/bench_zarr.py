@@ -23,46 +23,23 @@ is throughput(capsa) / throughput(baseline) = baseline_s / capsa_s.
    case) touches 2 chunks, 3.1% (target 0.035). ``baseline_s`` is the full
    lazy read, ``capsa_s`` the slice (both including ``store.load``).
 
-Run directly: ``python bench/bench_zarr.py [workdir]``.
+Run with ``python bench/run.py zarr``.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import sys
-import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from common import throughput_row as _row
+from common import timed as _time
 
 REPEATS = 5
 SHAPE = (16384, 4096)  # float32: 256 MiB
 KEY_LOAD = "bench/zarr-load"
 KEY_SMALL = "bench/zarr-load-1mib"
-
-
-def _time(fn: Callable[[], Any]) -> float:
-    """Seconds taken by one call of ``fn``."""
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
-
-
-def _row(
-    name: str, baseline: str, base: list[float], capsa: list[float], target: float
-) -> dict[str, Any]:
-    b, c = min(base), min(capsa)
-    return {
-        "name": name,
-        "baseline": baseline,
-        "baseline_s": round(b, 4),
-        "capsa_s": round(c, 4),
-        "ratio": round(b / c, 3),
-        "target": target,
-        "higher_is_better": True,
-    }
 
 
 class _Counter:
@@ -201,24 +178,3 @@ def run(workdir: Path) -> list[dict[str, Any]]:
         for path in (raw, npy):
             path.unlink(missing_ok=True)
     return rows
-
-
-def main(argv: list[str]) -> int:
-    """Print the rows as a table."""
-    if len(argv) > 1:
-        rows = run(Path(argv[1]))
-    else:
-        with tempfile.TemporaryDirectory(prefix="capsa-bench-zarr-") as tmp:
-            rows = run(Path(tmp))
-    for r in rows:
-        better = r["higher_is_better"]
-        ok = r["ratio"] >= r["target"] if better else r["ratio"] <= r["target"]
-        print(
-            f"{r['name']:<48} baseline {r['baseline_s']:.3f}s  capsa {r['capsa_s']:.3f}s  "
-            f"ratio {r['ratio']:.3f} (target {r['target']})  {'ok' if ok else 'BELOW TARGET'}"
-        )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))

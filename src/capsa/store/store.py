@@ -18,12 +18,16 @@ Commit protocols:
   (production: of two racing writers exactly one wins) or swapped with
   ``RENAME_EXCHANGE`` (development/test overwrite: readers see the old
   artifact or the new one, never a mix).
-* **Marker** (object stores, ``memory://``): members are put in place with
-  create-only puts (``If-None-Match: *``), then ``_SUCCESS`` last, also
-  create-only. Whoever creates the marker wins; a loser deletes what it wrote.
+* **Marker** (object stores, ``memory://``): the save claims the key with a
+  create-only ``_CLAIM`` object, puts members in place (create-only in
+  production, ``If-None-Match: *``), then ``_SUCCESS`` last, also
+  create-only, and drops the claim. A racing writer fails at the claim.
 
-A crash at any point leaves the old state or the new one, plus debris
-(staging folders, or members without a marker) that :meth:`Store.gc` finds.
+Both are implemented by :class:`capsa.store.transaction.Transaction`, which
+``save`` uses and :meth:`Store.transaction` exposes for artifacts written over
+time. A crash at any point leaves the old state or the new one, plus debris
+(staging folders, members without a marker, a stale claim) that
+:meth:`Store.gc` finds.
 """
 
 from __future__ import annotations
