@@ -100,9 +100,15 @@ def test_config_error_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert code == exitcodes.CONFIG and "capsa.toml" in err and "'mode'" in err
 
 
-def test_unknown_backend_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(["ls", "--store", "s3://bucket/x"], capsys)
-    assert code == exitcodes.CONFIG and "pip install capsa-cloud" in err
+def test_unknown_backend_exit_code(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from capsa.plugins.known import FIRST_PARTY
+
+    # A first-party scheme that is surely not installed (capsa-cloud may be).
+    monkeypatch.setitem(FIRST_PARTY["backend"], "nosuch", "capsa-nosuch")
+    code, _, err = run(["ls", "--store", "nosuch://bucket/x"], capsys)
+    assert code == exitcodes.CONFIG and "pip install capsa-nosuch" in err
 
 
 def test_usage_error_exit_code() -> None:

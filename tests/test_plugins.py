@@ -151,9 +151,13 @@ def test_conflicting_names_raise_naming_both_plugins() -> None:
     assert get_registry().format("json").name == "json"
 
 
-def test_unknown_scheme_names_the_plugin_to_install() -> None:
-    with pytest.raises(UnknownBackendError, match=r"pip install capsa-cloud"):
-        capsa.open_store("s3://bucket/prefix")
+def test_unknown_scheme_names_the_plugin_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    from capsa.plugins.known import FIRST_PARTY
+
+    # A first-party scheme that is surely not installed (capsa-cloud may be).
+    monkeypatch.setitem(FIRST_PARTY["backend"], "nosuch", "capsa-nosuch")
+    with pytest.raises(UnknownBackendError, match=r"pip install capsa-nosuch"):
+        capsa.open_store("nosuch://bucket/prefix")
     with pytest.raises(UnknownBackendError, match="'ftp'"):
         capsa.open_store("ftp://host/x")
 

@@ -171,3 +171,28 @@ def test_directory_paths_are_validated(store: Store) -> None:
             tx.directory("x.json")
         folder.put("ok", b"x")
     assert dict(store.load("d")["tree"]) == {"ok": b"x"}
+
+
+def test_a_commit_between_the_checks_is_never_retracted() -> None:
+    """The loser of a race must not delete a marker the winner committed meanwhile."""
+    from capsa.backends.memory import MemoryBackend
+    from capsa.plugins.manager import get_registry
+
+    winner = Store(MemoryBackend("race-window"), registry=get_registry())
+
+    class CommitsDuringCheck(MemoryBackend):
+        checks = 0
+
+        def exists(self, key: str) -> bool:
+            found = super().exists(key)
+            if key == "k/_SUCCESS":
+                CommitsDuringCheck.checks += 1
+                if CommitsDuringCheck.checks == 1:  # "free" ... then the winner commits
+                    winner.save("k", "json", {"who": "winner"})
+            return found
+
+    loser = Store(CommitsDuringCheck("race-window"), registry=get_registry())
+    with pytest.raises(ArtifactExistsError):
+        loser.save("k", "json", {"who": "loser"})
+    assert winner.load("k", verify=True)["data"] == {"who": "winner"}
+    assert [i.key for i in winner.backend.list("")] == ["k/_SUCCESS", "k/data.json"]

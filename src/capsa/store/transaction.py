@@ -266,10 +266,21 @@ class Transaction:
     def _claim(self) -> None:
         backend, full, key = self.backend, self.full_key, self.key
         marker = f"{full}/{MARKER}"
-        exists = backend.exists(marker)  # only when overwriting: __init__ refused otherwise
+        exists = backend.exists(marker)
+        if exists and not self.store.overwrite:
+            # Committed by a racing writer since __init__ looked: never retract it.
+            raise ArtifactExistsError(
+                f"artifact {key!r} already exists in {self.store.url} and "
+                f"{self.store.mode} artifacts are immutable"
+            )
         if not exists:
             stray = [info.key for info in backend.list(f"{full}/")]
-            if any(k.endswith(f"/{MARKER}") for k in stray):
+            if marker in stray and not self.store.overwrite:
+                raise ArtifactExistsError(
+                    f"artifact {key!r} was committed by a concurrent writer in "
+                    f"{self.store.url}; {self.store.mode} artifacts are immutable"
+                )
+            if any(k.endswith(f"/{MARKER}") and k != marker for k in stray):
                 raise InvalidKeyError(
                     f"key {key!r} is a prefix of other artifacts; artifacts cannot nest"
                 )

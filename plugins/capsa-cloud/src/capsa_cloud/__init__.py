@@ -1,0 +1,1 @@
+"""capsa-cloud: object-store backends (S3, GCS, Azure) for capsa."""
