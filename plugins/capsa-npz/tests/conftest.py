@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -10,85 +9,21 @@ from typing import Any, BinaryIO
 import pytest
 from capsa_npz.format import NpzFormat
 
-from capsa.formats.base import BytesSource
+import capsa.testing.formats as testing_formats
+from capsa.testing.formats import StreamingSink
 
 
-class NonSeekableSink(io.RawIOBase):
-    """A write-only sink like the store's: write and tell work, seek raises."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._buf = bytearray()
-        self.writes = 0
-        self.seek_calls = 0
-
-    def writable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        self.seek_calls += 1
-        raise io.UnsupportedOperation("seek on a streaming sink")
-
-    def truncate(self, size: int | None = None) -> int:
-        raise io.UnsupportedOperation("truncate on a streaming sink")
-
-    def tell(self) -> int:
-        return len(self._buf)
-
-    def write(self, data: Any) -> int:
-        view = memoryview(data).cast("B")
-        self._buf += view
-        self.writes += 1
-        return view.nbytes
-
-    def getvalue(self) -> bytes:
-        return bytes(self._buf)
+class NonSeekableSink(StreamingSink):
+    """The store-like sink npz tests write into."""
 
 
-class _CountingRaw(io.RawIOBase):
-    def __init__(self, data: bytes, counter: list[int]):
-        super().__init__()
-        self._inner = io.BytesIO(data)
-        self._counter = counter
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return self._inner.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._inner.tell()
-
-    def readinto(self, buffer: Any) -> int:
-        n = self._inner.readinto(buffer)
-        self._counter[0] += n
-        return n
-
-
-class CountingSource(BytesSource):
-    """A BytesSource whose opened files count the bytes read through them."""
+class CountingSource(testing_formats.CountingSource):
+    """A counting source named like an npz member by default."""
 
     def __init__(
         self, data: bytes, *, name: str = "arrays.npz", info: Mapping[str, Any] | None = None
     ):
         super().__init__(data, name=name, info=info)
-        self._counter = [0]
-        self.opens = 0
-
-    @property
-    def bytes_read(self) -> int:
-        return self._counter[0]
-
-    def open(self) -> BinaryIO:
-        self.opens += 1
-        return io.BufferedReader(_CountingRaw(self.read_bytes(), self._counter))
 
 
 class PathSource:

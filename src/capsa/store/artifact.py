@@ -46,13 +46,8 @@ class ArtifactRef:
         return self.manifest.kind
 
 
-class StoredMember:
-    """A :class:`~capsa.formats.base.MemberSource` over one member in a backend.
-
-    ``read_bytes`` always checks size and sha256 against the manifest (the
-    bytes are in memory anyway); ``open`` checks the size, and the full hash is
-    checked by ``verify``.
-    """
+class _Stored:
+    """What both kinds of stored member share: where it is and what the manifest says."""
 
     def __init__(
         self,
@@ -71,18 +66,32 @@ class StoredMember:
 
     @property
     def name(self) -> str:
-        """Member file name."""
+        """The member's file (or folder) name."""
         return self._record.file
 
     @property
+    def artifact_key(self) -> str:
+        """The key of the artifact the member belongs to (for messages)."""
+        return self._artifact_key
+
+    @property
     def size(self) -> int:
-        """Size recorded in the manifest."""
+        """Size recorded in the manifest (the total, for a directory member)."""
         return self._record.size
 
     @property
     def info(self) -> Mapping[str, Any]:
         """What the format recorded at write time."""
         return self._record.info
+
+
+class StoredMember(_Stored):
+    """A :class:`~capsa.formats.base.MemberSource` over one member in a backend.
+
+    ``read_bytes`` always checks size and sha256 against the manifest (the
+    bytes are in memory anyway); ``open`` checks the size, and the full hash is
+    checked by ``verify``.
+    """
 
     def _missing(self) -> IntegrityError:
         return IntegrityError(
@@ -166,7 +175,7 @@ class StoredMember:
         return None
 
 
-class StoredDirectory:
+class StoredDirectory(_Stored):
     """A :class:`~capsa.formats.base.DirectorySource` over one directory member.
 
     Objects are read lazily (ranged gets on object stores). :meth:`check`
@@ -183,41 +192,22 @@ class StoredDirectory:
         *,
         guard: Callable[[], None] | None = None,
     ):
-        self._backend = backend
+        super().__init__(backend, prefix, record, artifact_key, guard=guard)
         self._prefix = prefix
-        self._record = record
-        self._artifact_key = artifact_key
-        self._guard = guard
         self._guarded = False
 
-    @property
-    def name(self) -> str:
-        """The member's folder name."""
-        return self._record.file
-
-    @property
-    def artifact_key(self) -> str:
-        """The key of the artifact the member belongs to (for messages)."""
-        return self._artifact_key
-
-    @property
-    def size(self) -> int:
-        """Total bytes of the member's objects."""
-        return self._record.size
-
-    @property
-    def info(self) -> Mapping[str, Any]:
-        """What the format recorded at write time."""
-        return self._record.info
+    def _check_guard_once(self) -> None:
+        """Check once per source that the artifact was not overwritten since it was loaded."""
+        if self._guard is not None and not self._guarded:
+            self._guard()
+            self._guarded = True
 
     def _key(self, path: str) -> str:
         if not path or path.startswith("/") or ".." in path.split("/"):
             raise IntegrityError(
                 f"artifact {self._artifact_key!r}: bad path {path!r} in member {self.name!r}"
             )
-        if self._guard is not None and not self._guarded:
-            self._guard()
-            self._guarded = True
+        self._check_guard_once()
         return f"{self._prefix}/{path}"
 
     def get(self, path: str) -> bytes:
@@ -248,9 +238,7 @@ class StoredDirectory:
 
     def sums(self) -> dict[str, str]:
         """Path -> sha256 from the sidecar, checked against the manifest."""
-        if self._guard is not None and not self._guarded:
-            self._guard()
-            self._guarded = True
+        self._check_guard_once()
         try:
             raw = self._backend.get(f"{self._prefix}{SUMS_SUFFIX}")
         except ObjectNotFoundError:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from capsa.errors import CapsaError, IntegrityError, ValidationError
+from capsa.formats.base import qualified_type_names
 
 if TYPE_CHECKING:
     from capsa.formats.base import MemberSource
@@ -26,6 +27,14 @@ SCHEMA_SUMMARY_MAX = 256
 def is_str_list(value: Any) -> bool:
     """True for a list or tuple of str."""
     return isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
+
+
+def _is_filter(value: Any) -> bool:
+    return (
+        value is None
+        or isinstance(value, list | tuple)
+        or "pyarrow._compute.Expression" in qualified_type_names(value)
+    )
 
 
 def is_bool(value: Any) -> bool:
@@ -225,3 +234,13 @@ def check_projection(schema: Any, columns: Any, filters: Any) -> tuple[list[str]
                 f"filters {filters!r} do not apply to this table: {exc}"
             ) from None
     return cols, expr
+
+
+PROJECTION_OPTIONS: Mapping[str, tuple[Check, str]] = {
+    "columns": (lambda v: v is None or is_str_list(v), "a list of column names"),
+    "filters": (
+        _is_filter,
+        "a list of (column, op, value) tuples or a pyarrow.compute.Expression",
+    ),
+}
+"""Read options every table format takes: column projection and row filters."""

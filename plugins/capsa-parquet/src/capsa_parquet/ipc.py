@@ -13,15 +13,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, BinaryIO, ClassVar
 
-from capsa.formats.base import Format, MemberSource, qualified_type_names
+from capsa.formats.base import Format, MemberSource
 from capsa_parquet._convert import WRITES, TableCache, accepts_table, as_table
 from capsa_parquet._util import (
+    PROJECTION_OPTIONS,
     Check,
     check_options,
     check_projection,
     is_bool,
     is_pos_int,
-    is_str_list,
     open_member,
     schema_info,
     typed_errors,
@@ -37,15 +37,7 @@ WRITE_OPTIONS: Mapping[str, tuple[Check, str]] = {
 """Write options of the ``arrow`` format."""
 
 READ_OPTIONS: Mapping[str, tuple[Check, str]] = {
-    "columns": (lambda v: v is None or is_str_list(v), "a list of column names"),
-    "filters": (
-        lambda v: (
-            v is None
-            or isinstance(v, list | tuple)
-            or "pyarrow._compute.Expression" in qualified_type_names(v)
-        ),
-        "a list of (column, op, value) tuples or a pyarrow.compute.Expression",
-    ),
+    **PROJECTION_OPTIONS,
     "memory_map": (is_bool, "a bool (default True: zero-copy on local backends)"),
 }
 """Read options of the ``arrow`` format."""

@@ -31,9 +31,10 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 from capsa.errors import ValidationError
-from capsa.formats.base import Format, MemberSource, qualified_type_names
+from capsa.formats.base import Format, MemberSource
 from capsa_parquet._convert import WRITES, TableCache, accepts_table, as_table
 from capsa_parquet._util import (
+    PROJECTION_OPTIONS,
     SCHEMA_SUMMARY_MAX,
     Check,
     check_options,
@@ -123,15 +124,7 @@ WRITE_OPTIONS: Mapping[str, tuple[Check, str]] = {
 """Write options of the ``parquet`` format: name -> (check, description)."""
 
 READ_OPTIONS: Mapping[str, tuple[Check, str]] = {
-    "columns": (lambda v: v is None or is_str_list(v), "a list of column names"),
-    "filters": (
-        lambda v: (
-            v is None
-            or isinstance(v, list | tuple)
-            or "pyarrow._compute.Expression" in qualified_type_names(v)
-        ),
-        "a list of (column, op, value) tuples or a pyarrow.compute.Expression",
-    ),
+    **PROJECTION_OPTIONS,
     "use_threads": (is_bool, "a bool"),
 }
 """Read options of the ``parquet`` format."""

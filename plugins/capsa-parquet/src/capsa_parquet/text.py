@@ -27,13 +27,13 @@ from capsa.errors import IntegrityError, ValidationError
 from capsa.formats.base import Format, MemberSource, qualified_type_names
 from capsa_parquet._convert import WRITES, TableCache, accepts_table, as_table
 from capsa_parquet._util import (
+    PROJECTION_OPTIONS,
     Check,
     check_options,
     check_projection,
     decode_schema,
     encode_schema,
     is_bool,
-    is_str_list,
     open_member,
     schema_info,
     typed_errors,
@@ -53,15 +53,7 @@ WRITE_OPTIONS: Mapping[str, tuple[Check, str]] = {
 """Write options of the ``csv`` and ``tsv`` formats."""
 
 READ_OPTIONS: Mapping[str, tuple[Check, str]] = {
-    "columns": (lambda v: v is None or is_str_list(v), "a list of column names"),
-    "filters": (
-        lambda v: (
-            v is None
-            or isinstance(v, list | tuple)
-            or "pyarrow._compute.Expression" in qualified_type_names(v)
-        ),
-        "a list of (column, op, value) tuples or a pyarrow.compute.Expression",
-    ),
+    **PROJECTION_OPTIONS,
     "schema": (
         lambda v: v is None or "pyarrow.lib.Schema" in qualified_type_names(v),
         "a pyarrow.Schema",
