@@ -41,6 +41,8 @@ PAGES = [
     "plugins/events.md",
     "plugins/estimators-and-signals.md",
     "zarr.md",
+    "experiments.md",
+    "reliability.md",
 ]
 
 # Pages whose examples need a plugin that may not be installed in every environment.

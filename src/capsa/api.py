@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from capsa.config.loader import ResolvedConfig, load_config
 from capsa.config.schema import StoreConfig
-from capsa.errors import ConfigError
+from capsa.errors import ConfigError, UnknownBackendError
 from capsa.plugins import manager
 from capsa.plugins.registry import Registry
 from capsa.store.store import Store
+
+if TYPE_CHECKING:
+    from capsa.backends.base import Backend
 
 
 def _registry_for(resolved: ResolvedConfig) -> Registry:
@@ -50,6 +53,42 @@ def split_scheme(url: str) -> str:
     return ""
 
 
+def open_backend(url: str, options: Mapping[str, Any], registry: Registry) -> Backend:
+    """Open the backend a store URL names, with its wrappers and, when needed, retries.
+
+    ``<wrapper>+<url>`` (``faulty+memory://x``) opens the backend of ``<url>``
+    and wraps it in the registered wrapper (:mod:`capsa.backends.wrapper`);
+    a scheme registered as a whole (even one holding a ``+``) wins. A backend
+    whose operations can fail transiently and that does not retry internally
+    is then wrapped in a :class:`~capsa.backends.retrying.RetryingBackend`.
+
+    :raises UnknownBackendError: no installed backend or wrapper for a scheme.
+    :raises ConfigError: a bad backend, wrapper or retry option.
+    """
+    from capsa.backends.retrying import with_retries
+
+    try:
+        backend = _open_unretried(url, options, registry)
+    except UnknownBackendError as exc:
+        if "+" not in split_scheme(url):
+            raise
+        raise UnknownBackendError(f"cannot open {url!r}: {exc}") from None
+    return with_retries(backend, options)
+
+
+def _open_unretried(url: str, options: Mapping[str, Any], registry: Registry) -> Backend:
+    scheme = split_scheme(url)
+    if "+" in scheme and scheme not in registry.backends.entries:
+        name = scheme.split("+", 1)[0]
+        wrapper = registry.backend_wrapper(name)
+        inner_options = {k: v for k, v in options.items() if k not in wrapper.option_names}
+        inner = _open_unretried(url[len(name) + 1 :], inner_options, registry)
+        return wrapper.wrap(inner, options)
+    if scheme not in registry.backends.entries and scheme in registry.backend_wrappers.entries:
+        return registry.backend_wrapper(scheme).from_url(url, options)  # explains the + form
+    return registry.backend(scheme).from_url(url, options)
+
+
 def open_store(
     url: str | None = None,
     *,
@@ -61,7 +100,8 @@ def open_store(
     """Open a store.
 
     :param url: a path, a URL (``file://``, ``memory://name``, ``s3://bucket/prefix``
-        when capsa-cloud is installed) or the name of a store in the config.
+        when capsa-cloud is installed, ``faulty+memory://name`` to inject
+        failures) or the name of a store in the config.
         Default: the config's ``store``, else ``./capsa-store``.
     :param mode: ``production`` (immutable), ``development`` (per-session
         namespace, overwrite allowed) or ``test`` (named, isolated namespace).
@@ -77,9 +117,8 @@ def open_store(
     target_url, entry, _origin = resolved.store_entry(url)
     mode, _mode_origin = effective_mode(resolved, entry, mode)
     registry = _registry_for(resolved)
-    backend_cls = registry.backend(split_scheme(target_url))
     backend_options = {**(entry.options if entry is not None else {}), **dict(options or {})}
-    backend = backend_cls.from_url(target_url, backend_options)
+    backend = open_backend(target_url, backend_options, registry)
     return Store(
         backend,
         registry=registry,

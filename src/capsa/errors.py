@@ -133,6 +133,27 @@ class ObjectNotFoundError(CapsaError, FileNotFoundError):
     """Backend level: the object does not exist."""
 
 
+class TransientError(CapsaError):
+    """A storage operation failed in a way that may succeed if retried.
+
+    A timeout, a connection reset, a partial body, a 5xx answer. capsa's
+    retry layer (:mod:`capsa.backends.retrying`) retries these with bounded,
+    jittered backoff; when it gives up, it raises one whose message names the
+    operation, the key and how many attempts were made. A failed *write* may
+    still have been applied by the server: callers that must know read the
+    object back (the retry layer does so for puts).
+    """
+
+
+class StorageTimeoutError(TransientError, TimeoutError):
+    """A storage operation timed out: its outcome is unknown.
+
+    A write that timed out may or may not have been applied. It is also a
+    builtin :class:`TimeoutError`, so existing ``except TimeoutError`` clauses
+    catch it.
+    """
+
+
 __all__ = [
     "ArtifactExistsError",
     "ArtifactNotFoundError",
@@ -148,6 +169,8 @@ __all__ = [
     "PluginConflictError",
     "PluginError",
     "PluginLoadError",
+    "StorageTimeoutError",
+    "TransientError",
     "UnknownBackendError",
     "UnknownEstimatorError",
     "UnknownFormatError",

@@ -1,44 +1,39 @@
-"""A real S3 server (moto) on 127.0.0.1, started once per test session."""
+"""Real S3 servers on 127.0.0.1, started once per test session: moto and SeaweedFS."""
 
 from __future__ import annotations
 
 import os
-import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from cloud_helpers import S3Server
+from capsa_cloud.servers import LoopbackS3, moto_server, seaweedfs_server
 
 BUCKET = "capsa-test"
 
 
 @pytest.fixture(scope="session")
-def s3_server() -> Iterator[S3Server]:
+def s3_server() -> Iterator[LoopbackS3]:
     """moto's S3 server on a free port of 127.0.0.1, with one bucket; stopped at the end."""
-    from moto.server import ThreadedMotoServer
+    with moto_server(BUCKET) as server:
+        yield server
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        assert host == "127.0.0.1"
-        endpoint = f"http://127.0.0.1:{port}"
-        # Creating the bucket is not the backend's job: one plain HTTP PUT to moto.
-        req = urllib.request.Request(f"{endpoint}/{BUCKET}", method="PUT")
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            assert resp.status == 200
-        options = {
-            "endpoint": endpoint,
-            "allow_http": True,
-            "region": "us-east-1",
-            "access_key_id": "testing",
-            "secret_access_key": "testing",
-            "max_retries": 2,
-            "timeout": 60,
-        }
-        yield S3Server(endpoint=endpoint, bucket=BUCKET, options=options)
-    finally:
-        server.stop()
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackS3]:
+    """SeaweedFS (``weed mini``) on free loopback ports, with one bucket; stopped at the end."""
+    workdir: Path = tmp_path_factory.mktemp("seaweedfs")
+    with seaweedfs_server(workdir, BUCKET) as server:
+        yield server
+
+
+@pytest.fixture(scope="session", params=["moto", "seaweedfs"])
+def any_s3(request: pytest.FixtureRequest) -> LoopbackS3:
+    """Each loopback S3 server in turn (tests that must hold on both)."""
+    server: LoopbackS3 = request.getfixturevalue(
+        "s3_server" if request.param == "moto" else "seaweedfs"
+    )
+    return server
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from capsa_cloud.backend import S3Backend
-from cloud_helpers import S3Server
+from capsa_cloud.servers import LoopbackS3
 
 import capsa
 from capsa.errors import ArtifactExistsError, InvalidKeyError, ObjectExistsError
@@ -30,7 +30,7 @@ def _toml_value(value: Any) -> str:
     return str(value)
 
 
-def test_store_configured_in_capsa_toml(s3_server: S3Server, tmp_path: Path) -> None:
+def test_store_configured_in_capsa_toml(s3_server: LoopbackS3, tmp_path: Path) -> None:
     opts = ", ".join(f"{k} = {_toml_value(v)}" for k, v in s3_server.options.items())
     (tmp_path / "capsa.toml").write_text(
         f'store = "cloud"\n\n[stores.cloud]\nurl = "{s3_server.url()}"\noptions = {{ {opts} }}\n'
@@ -42,7 +42,7 @@ def test_store_configured_in_capsa_toml(s3_server: S3Server, tmp_path: Path) -> 
 
 
 def test_credentials_and_endpoint_from_the_environment(
-    s3_server: S3Server, monkeypatch: pytest.MonkeyPatch
+    s3_server: LoopbackS3, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_ENDPOINT", s3_server.endpoint)
     monkeypatch.setenv("AWS_ALLOW_HTTP", "true")
@@ -57,7 +57,7 @@ def test_credentials_and_endpoint_from_the_environment(
     assert store.load("k")["data"] == {"v": 1}
 
 
-def test_racing_writers_get_artifact_exists(s3_server: S3Server) -> None:
+def test_racing_writers_get_artifact_exists(s3_server: LoopbackS3) -> None:
     url = s3_server.url()
     n = 12
     barrier = threading.Barrier(n)
@@ -119,7 +119,7 @@ def counter(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Counter]:
 
 
 def test_zarr_one_percent_slice_downloads_about_one_percent(
-    s3_server: S3Server, counter: _Counter
+    s3_server: LoopbackS3, counter: _Counter
 ) -> None:
     np = pytest.importorskip("numpy")
     pytest.importorskip("capsa_zarr")
@@ -138,26 +138,11 @@ def test_zarr_one_percent_slice_downloads_about_one_percent(
     assert n * cols * 4 <= counter.bytes <= 0.0125 * total + (64 << 10), counter.bytes / total
 
 
-def _staging_keys(backend: S3Backend) -> list[str]:
-    return [i.key for i in backend.list(".capsa/")]
-
-
-def test_large_create_only_put_is_staged_and_loses_cleanly(s3_server: S3Server) -> None:
-    backend = S3Backend.from_url(s3_server.url(), {**s3_server.options, "staged_create": True})
-    size = 12 << 20  # above chunk_size: multipart to staging, then a conditional copy
-    backend.put("big", [b"a" * (4 << 20)] * 3, create_only=True)
-    assert backend.head("big").size == size
-    with pytest.raises(ObjectExistsError):
-        backend.put("big", [b"b" * (4 << 20)] * 3, create_only=True)
-    assert backend.get_range("big", size - 2, size) == b"aa"
-    assert _staging_keys(backend) == []
-    assert [i.key for i in backend.list("")] == ["big"]
-
-
-def test_racing_large_create_only_writers(s3_server: S3Server) -> None:
-    # Single conditional PUTs (the default): atomic on moto. With staged_create,
-    # moto let two racing conditional multipart completions win: not tested here.
-    backend = S3Backend.from_url(s3_server.url(), s3_server.options)
+def test_racing_large_create_only_writers(seaweedfs: LoopbackS3) -> None:
+    # Create-only puts are single conditional PUTs: atomic under racing writers
+    # on a real server. (moto 5.1 is not: racing 9 MiB conditional PUTs fail
+    # inside moto with "read of closed file" and several of them "win".)
+    backend = S3Backend.from_url(seaweedfs.url(), seaweedfs.options)
     n = 4
     barrier = threading.Barrier(n)
 
@@ -176,13 +161,3 @@ def test_racing_large_create_only_writers(s3_server: S3Server) -> None:
     winner = won.index(True)
     assert backend.get("k") == bytes([winner]) * (9 << 20)
     assert [i.key for i in backend.list("")] == ["k"]
-
-
-def test_single_request_create_only_is_the_default(s3_server: S3Server) -> None:
-    backend = S3Backend.from_url(s3_server.url(), s3_server.options)
-    assert backend.options.staged_create is False
-    backend.put("big", [b"z" * (5 << 20)] * 2, create_only=True)
-    with pytest.raises(ObjectExistsError):
-        backend.put("big", [b"y" * (5 << 20)] * 2, create_only=True)
-    assert backend.get_range("big", 0, 2) == b"zz"
-    assert [i.key for i in backend.list("")] == ["big"]

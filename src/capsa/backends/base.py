@@ -92,7 +92,22 @@ class BufferedObjectWriter(ObjectWriter):
 
 
 class RangedReader(io.RawIOBase):
-    """A seekable raw file over :meth:`Backend.get_range` (lazy reads on object stores)."""
+    """A seekable raw file over :meth:`Backend.get_range`, with adaptive read-ahead.
+
+    Sparse reads (a parquet footer, then one column chunk) fetch little more
+    than they ask for: the first read of a run fetches at least
+    :attr:`MIN_READAHEAD` bytes. Each read that continues where the last
+    fetch ended doubles the read-ahead, up to :attr:`MAX_READAHEAD`, so
+    streaming a whole object (hashing it) takes few large requests. A seek
+    elsewhere starts over small. The last fetched block is kept, so reads
+    inside it cost no request.
+    """
+
+    MIN_READAHEAD = 64 << 10
+    """Bytes fetched at least by the first read after a seek."""
+
+    MAX_READAHEAD = 8 << 20
+    """The most a single fetch reads ahead on sequential access."""
 
     def __init__(self, backend: Backend, key: str, size: int):
         super().__init__()
@@ -100,6 +115,9 @@ class RangedReader(io.RawIOBase):
         self._key = key
         self._size = size
         self._pos = 0
+        self._block = b""
+        self._block_start = 0
+        self._window = self.MIN_READAHEAD
 
     def readable(self) -> bool:
         """Readable."""
@@ -129,14 +147,24 @@ class RangedReader(io.RawIOBase):
         return pos
 
     def readinto(self, buffer: Any) -> int:
-        """Fill ``buffer`` with one ranged get."""
+        """Fill ``buffer`` from the cached block, or with one ranged get."""
         view = memoryview(buffer).cast("B")
         if self._pos >= self._size or len(view) == 0:
             return 0
-        end = min(self._size, self._pos + len(view))
-        data = self._backend.get_range(self._key, self._pos, end)
-        n = len(data)
-        view[:n] = data
+        block_end = self._block_start + len(self._block)
+        if not self._block_start <= self._pos < block_end:
+            if self._pos == block_end and self._block:
+                self._window = min(self._window * 2, self.MAX_READAHEAD)  # sequential
+            else:
+                self._window = self.MIN_READAHEAD
+            end = min(self._size, self._pos + max(len(view), self._window))
+            self._block = self._backend.get_range(self._key, self._pos, end)
+            self._block_start = self._pos
+            if not self._block:
+                return 0
+        offset = self._pos - self._block_start
+        n = min(len(view), len(self._block) - offset)
+        view[:n] = self._block[offset : offset + n]
         self._pos += n
         return n
 
@@ -159,6 +187,26 @@ class Backend(ABC):
 
     supports_rename: bool = False
     """True when :meth:`rename_prefix` is atomic (a local filesystem)."""
+
+    can_fail_transiently: bool = False
+    """True when operations may raise :class:`~capsa.errors.TransientError` (a network)."""
+
+    retries_internally: bool = False
+    """True when the backend already retries transient failures itself (obstore does).
+
+    ``open_store`` wraps a backend that can fail transiently and does not retry
+    internally in :class:`capsa.backends.retrying.RetryingBackend`.
+    """
+
+    io_concurrency: int = 1
+    """How many requests capsa may run at once against this backend.
+
+    Writing or reading many small objects (members of a bundle, files of a
+    folder member, verification) runs that many calls in parallel threads
+    (:func:`capsa.backends.concurrency.map_bounded`). 1, the default, keeps
+    everything sequential: right for local disks, where the latency is low.
+    Network backends set it from their options (capsa-cloud: ``concurrency``).
+    """
 
     url: str
     """The URL the backend was opened on (its root)."""
@@ -219,7 +267,7 @@ class Backend(ABC):
         """Open the object as a seekable buffered file (default: ranged gets)."""
         size = self.head(key).size
         raw = RangedReader(self, key, size)
-        return io.BufferedReader(raw, buffer_size=1 << 20)
+        return io.BufferedReader(raw, buffer_size=16 << 10)
 
     def delete_prefix(self, prefix: str) -> int:
         """Delete every object under ``prefix``; return how many."""

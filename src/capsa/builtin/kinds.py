@@ -1,9 +1,10 @@
-"""Built-in artifact kinds: json, text, blob, pickle and bundle."""
+"""Built-in artifact kinds: json, text, blob, pickle, bundle and experiment.run."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from capsa.experiments.kind import ExperimentRunKind
 from capsa.kinds.base import ArtifactKind
 from capsa.kinds.generic import BlobKind, BundleKind, JsonKind, PickleKind, TextKind
 from capsa.markers import hookimpl
@@ -14,3 +15,4 @@ def capsa_register_artifact_kinds(register: Callable[[ArtifactKind], None]) -> N
     """Register the core kinds."""
     for kind in (JsonKind(), TextKind(), BlobKind(), PickleKind(), BundleKind()):
         register(kind)
+    register(ExperimentRunKind())  # run directories (capsa.experiments)

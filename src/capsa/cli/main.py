@@ -273,6 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("config", cmd_config, "print the resolved configuration and its sources", (store_opt,))
     add("sessions", cmd_sessions, "list development sessions and test namespaces", (store_opt,))
     add("demo", cmd_demo, "save, list, verify and reload demo artifacts (development mode)")
+    from capsa.cli.experiments import register as register_experiments
+
+    register_experiments(add, store_opts)
     return parser
 
 

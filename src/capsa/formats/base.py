@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Protocol
 
 if TYPE_CHECKING:
@@ -66,6 +66,10 @@ class DirectorySink(Protocol):
         """Write (or rewrite) the object at ``path`` inside the member."""
         ...
 
+    def put_many(self, items: Iterable[tuple[str, bytes | bytearray | memoryview]]) -> None:
+        """Write many ``(path, data)`` objects (concurrently where the backend allows)."""
+        ...
+
     def get(self, path: str) -> bytes:
         """Read back an object already written."""
         ...
@@ -94,6 +98,10 @@ class DirectorySource(Protocol):
 
     def get(self, path: str) -> bytes:
         """Read one object whole."""
+        ...
+
+    def get_many(self, paths: Iterable[str]) -> list[bytes]:
+        """Read many objects whole, in the order given (concurrently where the backend allows)."""
         ...
 
     def get_range(self, path: str, start: int, end: int) -> bytes:

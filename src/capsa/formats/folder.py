@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
 from capsa.errors import MemberNotFoundError, ObjectNotFoundError, ValidationError
@@ -48,14 +48,17 @@ class FolderFormat(Format):
     def write(self, value: Any, sink: Any, **options: Any) -> Mapping[str, Any] | None:
         """Write every file through the directory sink."""
         directory: DirectorySink = sink
-        for path, data in value.items():
-            directory.put(path, data.encode("utf-8") if isinstance(data, str) else data)
+        directory.put_many(
+            (path, data.encode("utf-8") if isinstance(data, str) else data)
+            for path, data in value.items()
+        )
         return {"files": len(value)}
 
     def read(self, source: MemberSource, **options: Any) -> dict[str, bytes]:
         """Read every file into a dict of path -> bytes."""
-        files = self.read_lazy(source)
-        return {path: files[path] for path in files}
+        directory: DirectorySource = source  # type: ignore[assignment]
+        paths = [path for path, _ in directory.list()]
+        return dict(zip(paths, directory.get_many(paths), strict=True))
 
     def read_lazy(self, source: MemberSource, **options: Any) -> FolderFiles:
         """Return a mapping that reads each file on access."""
@@ -77,6 +80,21 @@ class FolderFiles(Mapping[str, bytes]):
         except ObjectNotFoundError:
             raise MemberNotFoundError(
                 f"folder member {self._source.name!r}: file {path!r} is missing from storage"
+            ) from None
+
+    def fetch(self, paths: Iterable[str] | None = None) -> dict[str, bytes]:
+        """Read many files at once (all by default), concurrently on object stores."""
+        wanted = list(self._paths if paths is None else paths)
+        for path in wanted:
+            if path not in self._paths:
+                raise MemberNotFoundError(
+                    f"folder member {self._source.name!r} has no file {path!r}"
+                )
+        try:
+            return dict(zip(wanted, self._source.get_many(wanted), strict=True))
+        except ObjectNotFoundError as exc:
+            raise MemberNotFoundError(
+                f"folder member {self._source.name!r}: a file is missing from storage ({exc})"
             ) from None
 
     def __iter__(self) -> Iterator[str]:

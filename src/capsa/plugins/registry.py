@@ -18,6 +18,7 @@ from capsa.plugins.known import install_hint
 
 if TYPE_CHECKING:
     from capsa.backends.base import Backend
+    from capsa.backends.wrapper import WrapperBackend
     from capsa.estimators import CurvatureEstimator, SignalBuilder
     from capsa.formats.base import Format
     from capsa.kinds.base import ArtifactKind
@@ -91,6 +92,10 @@ class Registry:
         self.extensions: Table[Format] = Table("format", UnknownFormatError, self)
         self.kinds: Table[ArtifactKind] = Table("kind", UnknownKindError, self)
         self.backends: Table[type[Backend]] = Table("backend", UnknownBackendError, self)
+        self.backend_wrappers: Table[type[WrapperBackend]] = Table(
+            "backend wrapper", UnknownBackendError, self
+        )
+        """Wrapper backends by name, used as ``<name>+<inner URL>`` (``faulty+memory://x``)."""
         self.estimators: Table[CurvatureEstimator] = Table("estimator", UnknownEstimatorError, self)
         self.signal_builders: Table[SignalBuilder] = Table(
             "signal builder", UnknownSignalBuilderError, self
@@ -132,7 +137,17 @@ class Registry:
         self.kinds.add(kind.name, kind, plugin)
 
     def add_backend(self, backend: type[Backend], plugin: str) -> None:
-        """Register a backend class under each of its schemes."""
+        """Register a backend class under each of its schemes.
+
+        A :class:`~capsa.backends.wrapper.WrapperBackend` goes to
+        :attr:`backend_wrappers` instead: its schemes are wrapper names.
+        """
+        from capsa.backends.wrapper import WrapperBackend
+
+        if issubclass(backend, WrapperBackend):
+            for name in backend.schemes:
+                self.backend_wrappers.add(name, backend, plugin)
+            return
         for scheme in backend.schemes:
             self.backends.add(scheme, backend, plugin)
 
@@ -171,6 +186,10 @@ class Registry:
         """Return the backend class for a URL scheme ("" for plain paths)."""
         return self.backends.get(scheme)
 
+    def backend_wrapper(self, name: str) -> type[WrapperBackend]:
+        """Return the wrapper backend class named ``name`` (the ``faulty`` of ``faulty+s3``)."""
+        return self.backend_wrappers.get(name)
+
     def estimator(self, name: str) -> CurvatureEstimator:
         """Return the curvature estimator named ``name``."""
         return self.estimators.get(name)
@@ -186,6 +205,7 @@ class Registry:
             "formats": self.formats,
             "kinds": self.kinds,
             "backends": self.backends,
+            "backend_wrappers": self.backend_wrappers,
             "estimators": self.estimators,
             "signal_builders": self.signal_builders,
         }
@@ -199,6 +219,7 @@ class Registry:
             "formats": self.formats,
             "kinds": self.kinds,
             "backends": self.backends,
+            "backend_wrappers": self.backend_wrappers,
             "estimators": self.estimators,
             "signal_builders": self.signal_builders,
         }

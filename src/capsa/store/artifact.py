@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import builtins
+import io
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -90,8 +91,22 @@ class StoredMember(_Stored):
 
     ``read_bytes`` always checks size and sha256 against the manifest (the
     bytes are in memory anyway); ``open`` checks the size, and the full hash is
-    checked by ``verify``.
+    checked by ``verify``. A member already downloaded and checked (``load``
+    with ``verify=True`` on a remote backend) is served from those bytes.
     """
+
+    def __init__(
+        self,
+        backend: Backend,
+        object_key: str,
+        record: MemberRecord,
+        artifact_key: str,
+        *,
+        guard: Callable[[], None] | None = None,
+        verified: bytes | None = None,
+    ):
+        super().__init__(backend, object_key, record, artifact_key, guard=guard)
+        self._verified = verified
 
     def _missing(self) -> IntegrityError:
         return IntegrityError(
@@ -105,6 +120,8 @@ class StoredMember(_Stored):
         marker is checked *after* opening: if the artifact was replaced since
         it was loaded, this raises instead of mixing two versions.
         """
+        if self._verified is not None:
+            return io.BytesIO(self._verified)
         try:
             fh = self._backend.open_reader(self._object_key)
         except ObjectNotFoundError:
@@ -133,6 +150,8 @@ class StoredMember(_Stored):
 
     def read_bytes(self) -> bytes:
         """Read the whole member and check it against the manifest."""
+        if self._verified is not None:
+            return self._verified
         try:
             data = self._backend.get(self._object_key)
         except ObjectNotFoundError:
@@ -214,6 +233,13 @@ class StoredDirectory(_Stored):
         """Read one object whole (ObjectNotFoundError when absent)."""
         return self._backend.get(self._key(path))
 
+    def get_many(self, paths: Iterable[str]) -> list[bytes]:
+        """Read many objects whole, in order (``io_concurrency`` at a time)."""
+        from capsa.backends.concurrency import map_bounded
+
+        keys = [self._key(path) for path in paths]
+        return map_bounded(self._backend.get, keys, self._backend.io_concurrency)
+
     def get_range(self, path: str, start: int, end: int) -> bytes:
         """Read bytes ``[start, end)`` of one object."""
         return self._backend.get_range(self._key(path), start, end)
@@ -264,23 +290,38 @@ class StoredDirectory(_Stored):
             expected = self.sums()
         except IntegrityError as exc:
             return [Problem(key=key, member=file, problem="sha256", detail=str(exc))]
+        from capsa.backends.concurrency import map_bounded
+
         problems: list[Problem] = []
         seen: set[str] = set()
         total = 0
+        to_hash: list[tuple[str, int]] = []
         for path, size in self.list():
-            where = f"{file}/{path}"
             seen.add(path)
             total += size
             if path not in expected:
                 problems.append(
-                    Problem(key=key, member=where, problem="extra", detail="not in the listing")
+                    Problem(
+                        key=key,
+                        member=f"{file}/{path}",
+                        problem="extra",
+                        detail="not in the listing",
+                    )
                 )
-                continue
-            with self._backend.open_reader(f"{self._prefix}/{path}") as fh:
-                _, digest = hash_stream(fh, size_hint=size)
+            else:
+                to_hash.append((path, size))
+
+        def digest_of(item: tuple[str, int]) -> str:
+            with self._backend.open_reader(f"{self._prefix}/{item[0]}") as fh:
+                return hash_stream(fh, size_hint=item[1])[1]
+
+        digests = map_bounded(digest_of, to_hash, self._backend.io_concurrency)
+        for (path, _), digest in zip(to_hash, digests, strict=True):
             if digest != expected[path]:
                 problems.append(
-                    Problem(key=key, member=where, problem="sha256", detail="content changed")
+                    Problem(
+                        key=key, member=f"{file}/{path}", problem="sha256", detail="content changed"
+                    )
                 )
         for path in sorted(set(expected) - seen):
             problems.append(
@@ -331,6 +372,7 @@ class Artifact(Mapping[str, Any]):
         self._kind = kind
         self._trusted = trusted
         self._cache: dict[str, Any] = {}
+        self._verified: dict[str, bytes] = {}
         self._lock = threading.Lock()
         self._aliases: dict[str, str] = {}
         if kind is not None and manifest.kind_version != kind.version:
@@ -362,7 +404,49 @@ class Artifact(Mapping[str, Any]):
         prefix = f"{self.full_key}/{record.file}"
         if record.layout == "directory":
             return StoredDirectory(self._backend, prefix, record, self.key, guard=guard)
-        return StoredMember(self._backend, prefix, record, self.key, guard=guard)
+        return StoredMember(
+            self._backend,
+            prefix,
+            record,
+            self.key,
+            guard=guard,
+            verified=self._verified.get(record.file),
+        )
+
+    def _verify_now(self, *, preload_limit: int = 0) -> None:
+        """Re-hash every member now; raise IntegrityError at the first problem.
+
+        File members up to ``preload_limit`` bytes are downloaded once,
+        checked and kept, so reading them afterwards costs no second download
+        (on object stores, where a download is the expensive part).
+        """
+        from capsa.backends.concurrency import map_bounded
+
+        budget = [preload_limit * 2]  # in total, at most twice the per-member limit
+        lock = threading.Lock()
+
+        def check(record: MemberRecord) -> None:
+            keep = False
+            if record.layout == "file" and record.size <= preload_limit:
+                with lock:
+                    keep = budget[0] >= record.size
+                    if keep:
+                        budget[0] -= record.size
+            if keep:
+                source = self.source(record.file)
+                assert isinstance(source, StoredMember)
+                data = source.read_bytes()  # checks size and sha256
+                with self._lock:
+                    self._verified[record.file] = data
+                return
+            problems = self.check(record.file)
+            if problems:
+                raise IntegrityError(
+                    f"artifact {self.key!r}: member {problems[0].member!r} failed "
+                    f"verification: {problems[0].detail}"
+                )
+
+        map_bounded(check, list(self.manifest.members), self._backend.io_concurrency)
 
     def check(self, name: str) -> list[Problem]:
         """Re-hash one member; return its problems (empty when intact)."""

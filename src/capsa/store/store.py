@@ -41,6 +41,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from capsa.backends.concurrency import map_bounded
 from capsa.errors import (
     ArtifactNotFoundError,
     CapsaError,
@@ -55,6 +56,7 @@ from capsa.errors import (
 from capsa.formats.json import encode_json
 from capsa.store.artifact import SUMS_SUFFIX, Artifact, ArtifactRef
 from capsa.store.keys import (
+    CLAIM,
     INTERNAL_PREFIX,
     MARKER,
     validate_key,
@@ -70,6 +72,7 @@ from capsa.store.transaction import STAGING, TRASH, Transaction
 
 if TYPE_CHECKING:
     from capsa.backends.base import Backend
+    from capsa.backends.retrying import RetryStats
     from capsa.formats.base import Format
     from capsa.kinds.base import ArtifactKind
     from capsa.plugins.registry import Registry
@@ -112,6 +115,14 @@ class _PlannedMember:
 def session_name() -> str:
     """Default development session: the local time, ``YYYYmmdd_HHMMSS``."""
     return _dt.datetime.now().strftime("%Y%m%d_%H%M%S")
+
+
+VERIFIED_PRELOAD_LIMIT = 256 << 20
+"""``load(verify=True)`` on a remote backend keeps file members up to this size in memory.
+
+They were downloaded to be hashed; keeping them spares a second download
+when they are read. Larger members are hashed as a stream and read lazily.
+"""
 
 
 class Store:
@@ -176,6 +187,19 @@ class Store:
     def overwrite(self) -> bool:
         """Whether saving over an existing key is allowed in this mode."""
         return self.mode != "production"
+
+    @property
+    def retry_stats(self) -> RetryStats:
+        """What the retry layer under this store did (an empty report when there is none).
+
+        See :mod:`capsa.backends.retrying`: backends that can fail transiently
+        are wrapped in it by :func:`capsa.open_store`.
+        """
+        from capsa.backends.retrying import RetryingBackend, RetryStats
+        from capsa.backends.wrapper import find_backend
+
+        layer = find_backend(self.backend, RetryingBackend)
+        return layer.retry_stats if layer is not None else RetryStats()
 
     def _full(self, key: str) -> str:
         validate_key(key)
@@ -299,8 +323,15 @@ class Store:
         kind_obj = self._resolve_kind(kind)
         planned = self._plan(key, kind_obj, data, options)
         with self.transaction(key, kind_obj, meta=meta) as tx:
-            for p in planned:
-                tx.write(p.name, p.value, format=p.fmt.name, options=p.options, validate=False)
+            # Members go up concurrently on backends that want it (many small
+            # members on an object store); sequentially, in order, on a folder.
+            map_bounded(
+                lambda p: tx.write(
+                    p.name, p.value, format=p.fmt.name, options=p.options, validate=False
+                ),
+                planned,
+                self.backend.io_concurrency,
+            )
             return tx.commit()
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -393,13 +424,9 @@ class Store:
             trusted=trusted,
         )
         if verify:
-            for record in manifest.members:
-                problems = artifact.check(record.file)
-                if problems:
-                    raise IntegrityError(
-                        f"artifact {key!r}: member {problems[0].member!r} failed verification: "
-                        f"{problems[0].detail}"
-                    )
+            # On remote backends, verified members are downloaded once and kept.
+            remote = self.backend.local_path(full) is None
+            artifact._verify_now(preload_limit=VERIFIED_PRELOAD_LIMIT if remote else 0)
         return artifact
 
     def exists(self, key: str) -> bool:
@@ -481,9 +508,11 @@ class Store:
                 registry=self.registry,
                 kind=None,
             )
-            for record in manifest.members:
+            records = list(manifest.members)
+            files = [record.file for record in records]
+            checked = map_bounded(artifact.check, files, self.backend.io_concurrency)
+            for record, problems in zip(records, checked, strict=True):
                 report.members += 1
-                problems = artifact.check(record.file)
                 if problems:
                     report.problems.extend(problems)
                 else:
@@ -576,7 +605,10 @@ class Store:
             return False
 
         debris: list[tuple[str, int]] = []
+        in_flight: builtins.set[str] = builtins.set()  # keys whose save still holds a fresh claim
         for info in self.backend.list(""):
+            if info.key.endswith(f"/{CLAIM}") and info.mtime > cutoff:
+                in_flight.add(info.key[: -len(CLAIM)])
             if info.key.startswith((f"{STAGING}/", f"{TRASH}/")):
                 pass  # always debris once old enough
             elif info.key.startswith(f"{INTERNAL_PREFIX}/"):
@@ -589,6 +621,12 @@ class Store:
                 report.kept_recent += 1
                 continue
             debris.append((info.key, info.size))
+        if in_flight:
+            # A long save refreshes its claim (Transaction.keep_claim); its members,
+            # however old, are not debris while the claim is fresh.
+            fresh = tuple(in_flight)
+            report.kept_recent += sum(1 for k, _ in debris if k.startswith(fresh))
+            debris = [(k, size) for k, size in debris if not k.startswith(fresh)]
         report.objects = [k for k, _ in debris]
         report.bytes = sum(s for _, s in debris)
         if not dry_run:

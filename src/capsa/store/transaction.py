@@ -32,14 +32,17 @@ import datetime as _dt
 import hashlib
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from capsa.backends.concurrency import map_bounded
 from capsa.errors import (
     ArtifactExistsError,
     CapsaError,
     InvalidKeyError,
     ObjectExistsError,
+    ObjectNotFoundError,
+    TransientError,
     ValidationError,
 )
 from capsa.store.artifact import SUMS_SUFFIX, ArtifactRef, StoredDirectory
@@ -142,6 +145,7 @@ class DirectoryWriter:
         """
         path = self._check(path)
         parts = [data] if isinstance(data, bytes | bytearray | memoryview) else list(data)
+        self._tx.keep_claim()
         writer = self._tx.backend.open_writer(f"{self.prefix}/{path}")
         sink = HashingSink(writer)
         try:
@@ -155,6 +159,16 @@ class DirectoryWriter:
         with self._objects_lock:
             self._objects[path] = (sink.size, sink.hexdigest())
             self._tx._written.add(f"{self.prefix}/{path}")
+
+    def put_many(self, items: Iterable[tuple[str, bytes | bytearray | memoryview]]) -> None:
+        """Write many objects, concurrently on backends that want it (``io_concurrency``).
+
+        Equivalent to calling :meth:`put` for each ``(path, data)``; when one
+        fails, the rest are not started and the error is raised once the
+        writes in flight have finished.
+        """
+        pending = list(items)
+        map_bounded(lambda item: self.put(*item), pending, self._tx.backend.io_concurrency)
 
     def get(self, path: str) -> bytes:
         """Read back an object written by this transaction."""
@@ -258,10 +272,45 @@ class Transaction:
         self.rename = self.backend.supports_rename
         self.prefix = f"{STAGING}/{self.txid}" if self.rename else self.full_key
         """Where members are written while the transaction runs."""
+        self._claimed_at = 0.0
+        self._claim_lost = False
+        self._outcome_unknown = False
         if not self.rename:
             self._claim()
 
     # -- the marker protocol's claim ---------------------------------------------
+
+    def keep_claim(self) -> None:
+        """Refresh this transaction's ``_CLAIM`` when a third of the gc grace period has passed.
+
+        ``gc`` leaves alone every object under a key whose claim is younger
+        than the grace period, so a save that runs for hours (a growing
+        trace) keeps its members as long as it keeps writing. Called by
+        :meth:`write` and by directory writers; long-running producers that
+        write rarely may call it themselves. A no-op on the rename protocol.
+        """
+        if self.rename or self._state != "open":
+            return
+        if time.monotonic() - self._claimed_at < self.store.gc_grace_seconds / 3:
+            return
+        claim_key = f"{self.full_key}/{CLAIM}"
+        try:
+            current = self.backend.get(claim_key)
+        except ObjectNotFoundError:
+            current = b""
+        if current != self.txid.encode():
+            self._lost_claim()
+        self.backend.put(claim_key, self.txid.encode())
+        self._claimed_at = time.monotonic()
+
+    def _lost_claim(self) -> None:
+        """Our claim was collected (and maybe retaken): never touch the key's objects again."""
+        self._claim_lost = True
+        raise ArtifactExistsError(
+            f"artifact {self.key!r}: this save lost its claim in {self.store.url} "
+            f"(it paused for longer than the gc grace period of "
+            f"{self.store.gc_grace_seconds:.0f} s and gc or another writer took the key)"
+        )
 
     def _claim(self) -> None:
         backend, full, key = self.backend, self.full_key, self.key
@@ -301,6 +350,16 @@ class Transaction:
                 f"artifact {key!r} is being written by another save in {self.store.url}; "
                 f"{self.store.mode} artifacts are immutable"
             ) from None
+        self._claimed_at = time.monotonic()
+        if not self.store.overwrite and backend.exists(marker):
+            # A racing save claimed, committed and released the key between our
+            # listing and our claim: members are plain puts, so stop before any.
+            with contextlib.suppress(Exception):
+                backend.delete(f"{full}/{CLAIM}")
+            raise ArtifactExistsError(
+                f"artifact {key!r} already exists in {self.store.url} and "
+                f"{self.store.mode} artifacts are immutable"
+            )
         if exists:
             with contextlib.suppress(CapsaError):
                 self._old = decode_manifest(backend.get(marker), key=key)
@@ -376,10 +435,12 @@ class Transaction:
             directory.info = dict(info or {})
             return directory.close()
         object_key = f"{self.prefix}/{file}"
-        # In place on an object store, an overwrite (development/test) replaces
-        # the old version's member; everywhere else the name must be new.
-        create_only = self.rename or not self.store.overwrite
-        writer = self.backend.open_writer(object_key, create_only=create_only)
+        # Staging files are new names (O_EXCL). On the marker protocol the claim
+        # already makes this transaction the only writer under the key, so
+        # members are plain puts, which object stores stream as multipart
+        # uploads; the create-only marker decides who commits.
+        self.keep_claim()
+        writer = self.backend.open_writer(object_key, create_only=self.rename)
         sink = HashingSink(writer)
         try:
             info = fmt.write(value, sink, **opts)  # type: ignore[arg-type]
@@ -517,6 +578,10 @@ class Transaction:
             return
         self._state = "aborted"
         backend = self.backend
+        if self._claim_lost or self._outcome_unknown:
+            # The key's objects may be another writer's now, or the members of
+            # a marker that landed unseen: leave them to gc.
+            return
         if self.rename:
             with contextlib.suppress(Exception):
                 backend.delete_prefix(f"{self.prefix}/")
@@ -597,9 +662,24 @@ class Transaction:
         with contextlib.suppress(Exception):
             backend.delete_prefix(f"{trash}/")
 
+    def _marker_is_ours(self, marker: str) -> bool:
+        """True when ``marker`` can be read back and names this transaction."""
+        try:
+            return decode_manifest(self.backend.get(marker), key=self.key).txid == self.txid
+        except (CapsaError, OSError):
+            return False
+
     def _publish_marker(self, manifest: Manifest) -> None:
         backend, full = self.backend, self.full_key
         marker = f"{full}/{MARKER}"
+        if not self.store.overwrite:
+            # Members were plain puts under our claim: commit only while we still hold it.
+            try:
+                held = backend.get(f"{full}/{CLAIM}") == self.txid.encode()
+            except ObjectNotFoundError:
+                held = False
+            if not held:
+                self._lost_claim()
         try:
             backend.put(marker, encode_manifest(manifest), create_only=not self.store.overwrite)
         except ObjectExistsError:
@@ -607,6 +687,12 @@ class Transaction:
                 f"artifact {self.key!r} was created by a concurrent writer in "
                 f"{self.store.url}; {self.store.mode} artifacts are immutable"
             ) from None
+        except TransientError:
+            if not self._marker_is_ours(marker):
+                # The marker may have landed (or may still land): the members it
+                # would list must stay. gc removes them if it never appears.
+                self._outcome_unknown = True
+                raise
         self._state = "committed"  # from here on, abort must not delete members
         with contextlib.suppress(Exception):
             backend.delete(f"{full}/{CLAIM}")

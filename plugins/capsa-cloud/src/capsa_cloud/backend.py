@@ -5,10 +5,11 @@ discovers this plugin.
 
 Create-only puts are conditional writes (``If-None-Match: *`` on S3 and
 Azure, a generation precondition on GCS), so capsa's marker protocol keeps
-production immutable under racing writers. Streamed writes spool to a local
-temporary file (in memory up to ``spool_size``) and are uploaded at commit,
-multipart for replacing puts, so an aborted writer leaves nothing in the
-bucket.
+production immutable under racing writers. Members are streamed: a replacing
+put goes up as a multipart upload once it passes ``chunk_size``, with bounded
+memory, and an aborted writer aborts its upload. Many small objects move
+concurrently (``concurrency``); listings are paginated; long transfers show
+a progress bar on a terminal.
 """
 
 from __future__ import annotations
@@ -16,18 +17,21 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import tempfile
-import uuid
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from capsa.backends.base import Backend, ObjectInfo, ObjectWriter, PutData
-from capsa.errors import ConfigError, ObjectExistsError, ObjectNotFoundError
+from capsa.errors import (
+    CapsaError,
+    ConfigError,
+    ObjectExistsError,
+    ObjectNotFoundError,
+    TransientError,
+)
+from capsa.progress import Progress, progress_bar
 
 if TYPE_CHECKING:
     from obstore.store import ObjectStore
-
-STAGING_PREFIX = ".capsa/staging/"
-"""Where large create-only puts are staged before their conditional copy (gc clears it)."""
 
 CLIENT_KEYS = frozenset(
     {
@@ -61,9 +65,19 @@ RETRY_KEYS = frozenset(
 """Options that configure retries; durations are seconds."""
 
 TRANSFER_KEYS = frozenset(
-    {"chunk_size", "max_concurrency", "spool_size", "list_chunk_size", "staged_create"}
+    {
+        "chunk_size",
+        "max_concurrency",
+        "concurrency",
+        "spool_size",
+        "list_chunk_size",
+        "progress",
+        "progress_threshold",
+    }
 )
-"""Options of capsa-cloud itself (transfer sizes and concurrency)."""
+"""Options of capsa-cloud itself (transfer sizes, concurrency, progress bars)."""
+
+_BOOL_KEYS = frozenset({"progress"})
 
 _TIMEOUT_KEYS = frozenset(
     {
@@ -93,12 +107,19 @@ class CloudOptions:
         self.client: dict[str, Any] = {}
         self.retry: dict[str, Any] = {}
         self.chunk_size = 8 << 20
+        """Multipart part size (and the size above which uploads go multipart)."""
         self.max_concurrency = 8
+        """Parts of one multipart upload sent at once."""
+        self.concurrency = 16
+        """Small objects put or fetched at once (``Backend.io_concurrency``)."""
         self.spool_size = 8 << 20
+        """Create-only puts are spooled in memory up to this size, then to a temporary file."""
         self.list_chunk_size = 1000
-        # Off by default: moto's conditional CompleteMultipartUpload is not atomic
-        # under racing writers (two won in a test), so it is unproven here.
-        self.staged_create = False
+        """Keys per listing page."""
+        self.progress = True
+        """Show progress bars for long transfers (on a TTY only)."""
+        self.progress_threshold = 64 << 20
+        """Transfers at least this large get a progress bar."""
         for name, value in options.items():
             if name == "client_options":
                 self.client.update(_mapping(name, value))
@@ -108,12 +129,10 @@ class CloudOptions:
                 self.client[name] = _duration_str(value) if name in _TIMEOUT_KEYS else value
             elif name in RETRY_KEYS:
                 self._retry_option(name, value)
-            elif name == "staged_create":
+            elif name in _BOOL_KEYS:
                 if not isinstance(value, bool):
-                    raise ConfigError(
-                        f"option 'staged_create' must be true or false, got {value!r}"
-                    )
-                self.staged_create = value
+                    raise ConfigError(f"option {name!r} must be true or false, got {value!r}")
+                setattr(self, name, value)
             elif name in TRANSFER_KEYS:
                 setattr(self, name, _positive_int(name, value))
             else:
@@ -183,16 +202,123 @@ def _info(meta: Mapping[str, Any], key: str) -> ObjectInfo:
     return ObjectInfo(key=key, size=int(meta["size"]), mtime=mtime)
 
 
-class CloudWriter(ObjectWriter):
-    """Spools to a local temporary file, then uploads at :meth:`commit`.
+class StreamingWriter(ObjectWriter):
+    """A replacing put streamed as it is written: multipart once it passes ``chunk_size``.
 
-    Nothing reaches the bucket before commit, so abort needs no cleanup there.
+    Up to ``chunk_size`` bytes are held here; an object that stays below it
+    goes up in one PUT at :meth:`commit`. Past it, a multipart upload starts
+    and parts leave while the caller keeps writing, so at most about
+    ``chunk_size * (max_concurrency + 1)`` bytes are in memory, whatever the
+    object's size. :meth:`abort` aborts the multipart upload: no parts are
+    left behind and nothing becomes visible.
     """
 
-    def __init__(self, backend: CloudBackend, key: str, *, create_only: bool):
+    def __init__(self, backend: CloudBackend, key: str):
         self._backend = backend
         self._key = key
-        self._create_only = create_only
+        self._pending: list[bytes | memoryview] = []
+        self._file: Any = None  # obstore's writer, once the object outgrows one part
+        self._open = True
+        self._size = 0
+        self._bar: Progress | None = None
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        """Take ``data`` (copied unless immutable: callers may reuse their buffers)."""
+        if not self._open:
+            raise ValueError("writer already committed or aborted")
+        view = memoryview(data).cast("B")
+        n = len(view)
+        # obstore keeps a reference until the part is sent: copy anything mutable.
+        piece: bytes | memoryview = view if view.readonly else bytes(view)
+        try:
+            if self._file is None:
+                self._pending.append(piece)
+                if self._size + n >= self._backend.options.chunk_size:
+                    self._start_multipart()
+            else:
+                self._file.write(piece)
+        except Exception as exc:
+            self.abort()
+            raise self._backend._error(exc, self._key, "put") from exc
+        self._size += n
+        self._progress(n)
+        return n
+
+    def _start_multipart(self) -> None:
+        import obstore
+
+        opts = self._backend.options
+        self._file = obstore.open_writer(
+            self._backend._connect(),
+            self._key,
+            buffer_size=opts.chunk_size,
+            max_concurrency=opts.max_concurrency,
+        )
+        pending, self._pending = self._pending, []
+        for piece in pending:
+            self._file.write(piece)
+
+    def _progress(self, n: int) -> None:
+        opts = self._backend.options
+        if self._bar is None and self._size >= opts.progress_threshold:
+            self._bar = progress_bar(None, f"upload {self._key}", enabled=opts.progress)
+            self._bar.update(self._size - n)
+        if self._bar is not None:
+            self._bar.update(n)
+
+    def commit(self) -> None:
+        """Complete the upload: one PUT, or the multipart's last parts and its completion."""
+        if not self._open:
+            return
+        self._open = False
+        file, self._file = self._file, None
+        try:
+            if file is None:
+                pending, self._pending = self._pending, []
+                body = pending[0] if len(pending) == 1 else b"".join(pending)
+                self._backend._upload(self._key, body, self._size, create_only=False)
+                return
+            try:
+                file.close()
+            except Exception as exc:
+                with contextlib.suppress(Exception):
+                    file.__exit__(type(exc), exc, None)
+                raise self._backend._error(exc, self._key, "put") from exc
+        finally:
+            self._close_bar()
+
+    def abort(self) -> None:
+        """Abort the upload (``AbortMultipartUpload`` when parts were sent)."""
+        self._open = False
+        self._pending = []
+        file, self._file = self._file, None
+        self._close_bar()
+        if file is not None:
+            with contextlib.suppress(Exception):
+                file.__exit__(_Aborted, _Aborted("capsa aborted the write"), None)
+
+    def _close_bar(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+class _Aborted(Exception):
+    """Handed to obstore's writer so that it aborts instead of completing."""
+
+
+class SpooledWriter(ObjectWriter):
+    """A create-only put: spooled locally, sent at :meth:`commit` as one conditional request.
+
+    Create-only objects are capsa's small commit records (claims, markers);
+    obstore sends a conditional put as a single request, so the spool is kept
+    in memory up to ``spool_size`` and in a temporary file beyond. Nothing
+    reaches the bucket before commit, so abort needs no cleanup there.
+    """
+
+    def __init__(self, backend: CloudBackend, key: str):
+        self._backend = backend
+        self._key = key
         self._spool: Any = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed by commit/abort
             max_size=backend.options.spool_size, prefix="capsa-cloud-"
         )
@@ -207,13 +333,13 @@ class CloudWriter(ObjectWriter):
         return n
 
     def commit(self) -> None:
-        """Upload the spooled bytes (create-only: a conditional put)."""
+        """Upload the spooled bytes with a conditional put."""
         spool, self._spool = self._spool, None
         if spool is None:
             return
         try:
             spool.seek(0)
-            self._backend._upload(self._key, spool, self._size, create_only=self._create_only)
+            self._backend._upload(self._key, spool, self._size, create_only=True)
         finally:
             spool.close()
 
@@ -224,10 +350,24 @@ class CloudWriter(ObjectWriter):
             spool.close()
 
 
+class CloudStorageError(CapsaError, OSError):
+    """An object-store request failed for good (access denied, unsupported, bad path)."""
+
+
+class CloudTransientError(CloudStorageError, TransientError):
+    """An object-store request kept failing (timeouts, resets, 5xx) after obstore's retries.
+
+    A :class:`~capsa.errors.TransientError`: the outcome of a write is unknown,
+    and trying again later may succeed.
+    """
+
+
 class CloudBackend(Backend):
     """An obstore-backed object store; subclasses name the scheme and build the store."""
 
     supports_rename: bool = False
+    retries_internally: bool = True
+    """obstore retries transient failures itself (``max_retries``, backoff options)."""
     scheme: ClassVar[str] = ""
 
     def __init__(self, url: str, bucket: str, prefix: str, options: CloudOptions):
@@ -235,7 +375,38 @@ class CloudBackend(Backend):
         self.bucket = bucket
         self.prefix = prefix
         self.options = options
+        self.io_concurrency = options.concurrency
         self._store: ObjectStore | None = None
+
+    def _error(self, exc: BaseException, key: str, op: str) -> CapsaError:
+        """Translate an obstore exception into capsa's error for ``op`` on ``key``."""
+        from obstore.exceptions import (
+            AlreadyExistsError,
+            GenericError,
+            NotFoundError,
+            PermissionDeniedError,
+            PreconditionError,
+            UnauthenticatedError,
+        )
+
+        if isinstance(exc, CapsaError):
+            return exc
+        if isinstance(exc, NotFoundError | FileNotFoundError):
+            return self._missing(key)
+        if isinstance(exc, AlreadyExistsError | PreconditionError):
+            return self._exists_error(key)
+        if isinstance(exc, PermissionDeniedError | UnauthenticatedError):
+            return CloudStorageError(
+                f"{op} {key!r} in {self.url}: access denied ({exc}); check the credentials "
+                "in the store options or the cloud's environment variables"
+            )
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if isinstance(exc, GenericError | TimeoutError | ConnectionError):
+            return CloudTransientError(
+                f"{op} {key!r} in {self.url} failed after "
+                f"{self.options.retry.get('max_retries', 'obstore default')} retries: {first}"
+            )
+        return CloudStorageError(f"{op} {key!r} in {self.url} failed: {first}")
 
     @classmethod
     def from_url(cls, url: str, options: Mapping[str, Any]) -> CloudBackend:
@@ -286,10 +457,6 @@ class CloudBackend(Backend):
         from obstore.exceptions import AlreadyExistsError, PreconditionError
 
         store = self._connect()
-        big = size is None or size > self.options.chunk_size
-        if create_only and big and self.options.staged_create:
-            self._upload_staged_create(key, data)
-            return
         try:
             if create_only:
                 obstore.put(store, key, data, mode="create", use_multipart=False)
@@ -305,38 +472,8 @@ class CloudBackend(Backend):
                 )
         except (AlreadyExistsError, PreconditionError):
             raise self._exists_error(key) from None
-
-    def _upload_staged_create(self, key: str, data: Any) -> None:
-        """A large create-only put, streamed: multipart to a staging key, then a conditional copy.
-
-        obstore sends conditional puts in one request (the whole body in
-        memory), so a large object goes up as a multipart upload to a private
-        key under ``.capsa/staging/`` (which ``gc`` clears if the process
-        dies), then is copied onto ``key`` only if ``key`` does not exist
-        (a conditional server-side copy), and the staging key is deleted.
-        """
-        import obstore
-        from obstore.exceptions import AlreadyExistsError, PreconditionError
-
-        store = self._connect()
-        staged = f"{STAGING_PREFIX}upload-{uuid.uuid4().hex}"
-        try:
-            obstore.put(
-                store,
-                staged,
-                data,
-                mode="overwrite",
-                use_multipart=True,
-                chunk_size=self.options.chunk_size,
-                max_concurrency=self.options.max_concurrency,
-            )
-            try:
-                obstore.copy(store, staged, key, overwrite=False)
-            except (AlreadyExistsError, PreconditionError):
-                raise self._exists_error(key) from None
-        finally:
-            with contextlib.suppress(Exception):
-                obstore.delete(store, staged)
+        except Exception as exc:
+            raise self._error(exc, key, "put") from exc
 
     def put(self, key: str, data: PutData, *, create_only: bool = False) -> None:
         """Upload ``data``; create-only puts are conditional (``If-None-Match: *``)."""
@@ -353,20 +490,35 @@ class CloudBackend(Backend):
         writer.commit()
 
     def open_writer(self, key: str, *, create_only: bool = False) -> ObjectWriter:
-        """A writer that spools locally and uploads at commit (multipart when large)."""
-        return CloudWriter(self, key, create_only=create_only)
+        """A streamed multipart writer, or for create-only puts a spooled conditional one."""
+        if create_only:
+            return SpooledWriter(self, key)
+        return StreamingWriter(self, key)
 
     # -- reads -------------------------------------------------------------
 
     def get(self, key: str) -> bytes:
-        """Download the whole object."""
+        """Download the whole object (with a progress bar when it is large, on a TTY)."""
         import obstore
-        from obstore.exceptions import NotFoundError
 
         try:
-            return bytes(obstore.get(self._connect(), key).bytes())
-        except (NotFoundError, FileNotFoundError):
-            raise self._missing(key) from None
+            result = obstore.get(self._connect(), key)
+            size = int(result.meta["size"])
+            if size < self.options.progress_threshold or not self.options.progress:
+                return bytes(result.bytes())
+            out = bytearray(size)
+            pos = 0
+            with progress_bar(size, f"download {key}", enabled=self.options.progress) as bar:
+                for chunk in result.stream(min_chunk_size=self.options.chunk_size):
+                    view = memoryview(chunk)
+                    out[pos : pos + len(view)] = view
+                    pos += len(view)
+                    bar.update(len(view))
+            if pos != size:
+                raise CloudStorageError(f"get {key!r} in {self.url}: {pos} of {size} bytes")
+            return bytes(out)
+        except Exception as exc:
+            raise self._error(exc, key, "get") from exc
 
     def get_range(self, key: str, start: int, end: int) -> bytes:
         """One ranged GET for ``[start, end)`` (empty past the end)."""
@@ -380,10 +532,10 @@ class CloudBackend(Backend):
             return bytes(obstore.get_range(self._connect(), key, start=start, end=end))
         except (NotFoundError, FileNotFoundError):
             raise self._missing(key) from None
-        except BaseError:
+        except BaseError as exc:
             if start >= self.head(key).size:  # a range past the end: not an error here
                 return b""
-            raise
+            raise self._error(exc, key, "get_range") from exc
 
     def head(self, key: str) -> ObjectInfo:
         """HEAD the object."""
@@ -394,6 +546,8 @@ class CloudBackend(Backend):
             meta = obstore.head(self._connect(), key)
         except (NotFoundError, FileNotFoundError):
             raise self._missing(key) from None
+        except Exception as exc:
+            raise self._error(exc, key, "head") from exc
         return _info(cast(Mapping[str, Any], meta), key)
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
@@ -429,8 +583,12 @@ class CloudBackend(Backend):
         import obstore
         from obstore.exceptions import NotFoundError
 
-        with contextlib.suppress(NotFoundError, FileNotFoundError):
+        try:
             obstore.delete(self._connect(), key)
+        except (NotFoundError, FileNotFoundError):
+            pass
+        except Exception as exc:
+            raise self._error(exc, key, "delete") from exc
 
     def delete_prefix(self, prefix: str) -> int:
         """Delete everything under ``prefix`` in batches (bulk deletes where supported)."""
@@ -460,11 +618,7 @@ class S3Backend(CloudBackend):
     def _build_store(self) -> ObjectStore:
         from obstore.store import S3Store
 
-        kwargs = self._kwargs()
-        # A conditional copy (large create-only puts): CompleteMultipartUpload
-        # with If-None-Match, supported by AWS S3 and recent S3-compatible servers.
-        kwargs["config"].setdefault("copy_if_not_exists", "multipart")
-        return S3Store(self.bucket, **kwargs)
+        return S3Store(self.bucket, **self._kwargs())
 
 
 class GCSBackend(CloudBackend):
