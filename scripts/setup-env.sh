@@ -24,13 +24,20 @@ PIP=(.venv/bin/python -m pip --disable-pip-version-check --quiet)
 # build environment (faster, and no download per package).
 "${PIP[@]}" install "hatchling>=1.21" "editables>=0.5"
 
+projects=(-e .)
 targets=(-e ".[test,dev]")
 for plugin in plugins/*/; do
   [ -f "$plugin/pyproject.toml" ] || continue
+  projects+=(-e "${plugin%/}")
   if grep -q '^test = ' "$plugin/pyproject.toml"; then
     targets+=(-e "${plugin%/}[test]")
   else
     targets+=(-e "${plugin%/}")
   fi
 done
+# Two steps: first every capsa distribution of this repository, without
+# dependencies, so that a plugin's requirement on another one (capsa-cloud's
+# tests need capsa-zarr) is met by the local project whatever the order pip
+# meets them in; then everything with its extras and third-party dependencies.
+"${PIP[@]}" install --no-build-isolation --no-deps "${projects[@]}"
 "${PIP[@]}" install --no-build-isolation "${targets[@]}"

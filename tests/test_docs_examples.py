@@ -43,6 +43,8 @@ PAGES = [
     "zarr.md",
     "experiments.md",
     "reliability.md",
+    "backends.md",
+    "optim.md",
 ]
 
 # Pages whose examples need a plugin that may not be installed in every environment.
@@ -50,6 +52,8 @@ NEEDS = {
     "quickstart.md": ["numpy", "capsa_npz"],
     "plugins/estimators-and-signals.md": ["numpy"],
     "zarr.md": ["numpy", "capsa_zarr"],
+    "backends.md": ["capsa_cloud"],
+    "optim.md": ["numpy", "capsa_optim", "capsa_zarr", "matplotlib"],
 }
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^`\n]*)$")

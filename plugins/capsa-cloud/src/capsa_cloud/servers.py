@@ -147,7 +147,7 @@ def seaweedfs_server(
     :raises ServerStartError: the binary is missing, the server exited, or it
         did not come up in time (the log's tail is in the message).
     """
-    root = Path(workdir)
+    root = Path(workdir).resolve()
     data = root / "data"
     data.mkdir(parents=True, exist_ok=True)
     key, secret = "capsa-test", uuid.uuid4().hex
