@@ -40,6 +40,7 @@ PAGES = [
     "plugins/backends.md",
     "plugins/events.md",
     "plugins/estimators-and-signals.md",
+    "plugins/commands.md",
     "zarr.md",
     "experiments.md",
     "reliability.md",

@@ -38,6 +38,7 @@ from capsa.markers import hookspec
 
 if TYPE_CHECKING:
     from capsa.backends.base import Backend
+    from capsa.cli.commands import CliCommand
     from capsa.cli.demo import DemoArtifact
     from capsa.estimators import CurvatureEstimator, SignalBuilder
     from capsa.formats.base import Format
@@ -201,5 +202,24 @@ def capsa_demo_artifacts(register: Callable[[DemoArtifact], None]) -> None:
     :param register: call ``register(DemoArtifact(key=..., kind=..., make=...,
         description=...))``; ``make()`` builds the data (heavy imports go
         inside it) and the demo saves, lists, verifies and reloads it.
+    :return: ignored.
+    """
+
+
+@hookspec
+def capsa_register_commands(register: Callable[[CliCommand], None]) -> None:
+    """Add sub-commands to the ``capsa`` command line.
+
+    Called once per ``capsa`` invocation, when the argument parser is built,
+    after the core's own commands are added. Not ``firstresult``: every
+    plugin's implementation is called. A name already taken (by the core or
+    an earlier plugin) is skipped with a warning naming the plugin, and so is
+    every command of a plugin whose implementation raises.
+
+    :param register: call ``register(CliCommand(name=..., help=...,
+        configure=..., run=...))`` (:class:`capsa.cli.commands.CliCommand`):
+        ``configure(parser)`` adds the command's arguments to its
+        ``argparse`` parser, ``run(args)`` executes it and returns the exit
+        code. Keep registration cheap; import heavy libraries inside ``run``.
     :return: ignored.
     """

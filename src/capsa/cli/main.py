@@ -276,7 +276,20 @@ def build_parser() -> argparse.ArgumentParser:
     from capsa.cli.experiments import register as register_experiments
 
     register_experiments(add, store_opts)
+    _add_plugin_commands(sub)
     return parser
+
+
+def _add_plugin_commands(sub: Any) -> None:
+    """Mount the sub-commands plugins register (``capsa_register_commands``)."""
+    from capsa.cli.commands import plugin_commands
+
+    for plugin, command in plugin_commands(set(sub.choices)):
+        p = sub.add_parser(
+            command.name, help=f"{command.help} [{plugin}]", description=command.help
+        )
+        command.configure(p)
+        p.set_defaults(func=command.run)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -29,6 +29,9 @@ FIRST_PARTY: dict[str, dict[str, str]] = {
         "dimred.fit": "capsa-dimred",
         "dimred.eval": "capsa-dimred",
         "optim.run": "capsa-optim",
+        "optim.experiment": "capsa-optim",
+        "optim.table": "capsa-optim",
+        "optim.plots": "capsa-optim",
     },
     "backend": {
         "s3": "capsa-cloud",
@@ -39,11 +42,18 @@ FIRST_PARTY: dict[str, dict[str, str]] = {
     },
     "estimator": {
         "hutchinson": "capsa-optim",
-        "gauss_newton": "capsa-optim",
+        "exact_hessian_diag": "capsa-optim",
+        "ema_grad2": "capsa-optim",
         "empirical_fisher": "capsa-optim",
-        "squared_gradient_ema": "capsa-optim",
+        "gn_diag": "capsa-optim",
     },
-    "signal builder": {},
+    "signal builder": {
+        "optim.loss": "capsa-optim",
+        "optim.theta": "capsa-optim",
+        "optim.norms": "capsa-optim",
+        "optim.vector_summary": "capsa-optim",
+        "optim.error_vs_truth": "capsa-optim",
+    },
 }
 
 

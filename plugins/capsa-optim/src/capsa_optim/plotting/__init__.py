@@ -1,0 +1,1 @@
+"""Panel plots of signals (matplotlib, imported only when a figure is drawn)."""
