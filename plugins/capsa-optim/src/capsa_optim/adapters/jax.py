@@ -2,8 +2,9 @@
 
 ::
 
-    from capsa_optim.adapters.jax import hvp_from_jax
+    from capsa_optim.adapters.jax import grad_from_jax, hvp_from_jax
     estimate_curvature("hutchinson", theta, hvp=hvp_from_jax(loss_fn))   # batched probes
+    estimate_curvature("exact_hessian_diag", theta, grad_fn=grad_from_jax(loss_fn))
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ def _jax() -> Any:
 
 
 def grad_from_jax(loss_fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``theta -> gradient`` (numpy float64) from a scalar JAX loss."""
+    """``grad_fn(theta) -> gradient`` (numpy float64) from a scalar JAX loss.
+
+    Pass it as ``grad_fn=`` (finite-difference HVPs, ``ema_grad2``).
+    """
     import numpy as np
 
     jax = _jax()
@@ -38,7 +42,11 @@ def grad_from_jax(loss_fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 def hvp_from_jax(loss_fn: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
-    """A batched ``hvp(theta, V)`` (jvp of grad, vmapped over the columns of V)."""
+    """A batched ``hvp(theta, V)`` (jvp of grad, vmapped over the columns of V).
+
+    It takes θ, so it serves any θ; the estimators see the two-argument form
+    in its signature (a one-argument ``hvp(V)`` closure works as well).
+    """
     import numpy as np
 
     jax = _jax()

@@ -2,8 +2,9 @@
 
 ::
 
-    from capsa_optim.adapters.torch import hvp_from_torch
+    from capsa_optim.adapters.torch import grad_from_torch, hvp_from_torch
     estimate_curvature("hutchinson", theta, hvp=hvp_from_torch(loss_fn))
+    estimate_curvature("exact_hessian_diag", theta, grad_fn=grad_from_torch(loss_fn))
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ def _tensor(torch: Any, x: Any) -> Any:
 
 
 def grad_from_torch(loss_fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``theta -> gradient`` (numpy float64) from a scalar torch loss."""
+    """``grad_fn(theta) -> gradient`` (numpy float64) from a scalar torch loss.
+
+    Pass it as ``grad_fn=`` (finite-difference HVPs, ``ema_grad2``).
+    """
     import numpy as np
 
     torch = _torch()
@@ -43,7 +47,11 @@ def grad_from_torch(loss_fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 def hvp_from_torch(loss_fn: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
-    """A batched ``hvp(theta, V)`` (jvp of grad, vmapped over the columns of V)."""
+    """A batched ``hvp(theta, V)`` (jvp of grad, vmapped over the columns of V).
+
+    It takes θ, so it serves any θ; the estimators see the two-argument form
+    in its signature (a one-argument ``hvp(V)`` closure works as well).
+    """
     import numpy as np
 
     torch = _torch()

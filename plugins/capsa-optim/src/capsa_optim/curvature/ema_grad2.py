@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from capsa.errors import ValidationError
 from capsa.estimators import CurvatureEstimate
-from capsa_optim.curvature.inputs import as_theta, check_count, check_vector
+from capsa_optim.curvature.inputs import as_theta, check_count, check_vector, resolve_grad_fn
 
 DEFAULT_BETA = 0.99
 """EMA decay used when ``beta`` is not given."""
@@ -93,9 +93,10 @@ class EmaGrad2:
     """EMA of squared gradients (registered as ``ema_grad2``).
 
     ``estimate(theta, grads=G)`` folds a (T, D) gradient history;
-    ``estimate(theta, grad=f, state=ema)`` updates your :class:`GradSquaredEMA`
+    ``estimate(theta, grad_fn=f, state=ema)`` updates your :class:`GradSquaredEMA`
     with ``f(theta)`` (one optimizer step) and returns its estimate;
-    ``estimate(theta, grad=f)`` alone is a one-step EMA (g² with bias correction).
+    ``estimate(theta, grad_fn=f)`` alone is a one-step EMA (g² with bias correction).
+    ``grad`` is an alias of ``grad_fn`` (giving both is refused).
     """
 
     name: str = "ema_grad2"
@@ -107,22 +108,31 @@ class EmaGrad2:
         theta: Any,
         *,
         grads: Any = None,
+        grad_fn: Callable[[Any], Any] | None = None,
         grad: Callable[[Any], Any] | None = None,
         state: GradSquaredEMA | None = None,
         beta: float = DEFAULT_BETA,
         bias_correction: bool = True,
         **inputs: Any,
     ) -> CurvatureEstimate:
-        """Fold gradients into an EMA of g² and return it (see the class docs)."""
+        """Fold gradients into an EMA of g² and return it (see the class docs).
+
+        :param grads: a (T, D) gradient history, folded row by row.
+        :param grad_fn: ``grad_fn(theta) -> gradient``, one step (alias ``grad``).
+        :param state: your :class:`GradSquaredEMA` to update (default: a fresh one).
+        :param beta: EMA decay in [0, 1) of a fresh state.
+        :param bias_correction: divide a fresh state by ``1 - beta**t``.
+        """
         import numpy as np
 
         if inputs:
             raise ValidationError(f"ema_grad2: unknown input(s) {sorted(inputs)}")
         x = as_theta(theta, self.name)
         dim = x.shape[0]
-        if (grads is None) == (grad is None):
+        gradient, grad_name = resolve_grad_fn(self.name, grad_fn, grad)
+        if (grads is None) == (gradient is None):
             raise ValidationError(
-                "ema_grad2: give grads=(T, D) history or grad=theta -> gradient (not both)"
+                "ema_grad2: give grads=(T, D) history or grad_fn=theta -> gradient (not both)"
             )
         if state is not None:
             if not isinstance(state, GradSquaredEMA) or state.dim != dim:
@@ -141,8 +151,7 @@ class EmaGrad2:
             for row in history:
                 ema.update(row)
         else:
-            assert grad is not None
-            if not callable(grad):
-                raise ValidationError("ema_grad2: grad must be callable theta -> gradient")
-            ema.update(grad(x))
+            assert gradient is not None
+            g = check_vector(gradient(x), dim, f"ema_grad2: {grad_name}")
+            ema.update(g)
         return ema.estimate()

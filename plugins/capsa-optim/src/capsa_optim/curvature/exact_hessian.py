@@ -29,20 +29,37 @@ class ExactHessianDiag:
         *,
         hvp: Callable[..., Any] | None = None,
         hessian: Any = None,
+        grad_fn: Callable[[Any], Any] | None = None,
         grad: Callable[[Any], Any] | None = None,
         batch_size: int | None = None,
         batched: bool | None = None,
         fd_step: float = DEFAULT_FD_STEP,
+        hvp_takes_theta: bool | None = None,
         **inputs: Any,
     ) -> CurvatureEstimate:
-        """Compute diag(H)_i = (H e_i)_i for every i (inputs as for ``hutchinson``)."""
+        """Compute diag(H)_i = (H e_i)_i for every i.
+
+        The inputs are those of ``hutchinson``: exactly one of ``hvp``
+        (``hvp(v)`` or ``hvp(theta, v)``, batched over unit vectors when it
+        allows it), ``hessian``, or ``grad_fn`` (alias ``grad``; central
+        differences of step ``fd_step``, recorded in the metadata);
+        ``hvp_takes_theta`` overrides the form read from the signature.
+        """
         import numpy as np
 
         if inputs:
             raise ValidationError(f"exact_hessian_diag: unknown input(s) {sorted(inputs)}")
         x = as_theta(theta, self.name)
         op = HvpOperator(
-            x, self.name, hvp=hvp, hessian=hessian, grad=grad, fd_step=fd_step, batched=batched
+            x,
+            self.name,
+            hvp=hvp,
+            hessian=hessian,
+            grad_fn=grad_fn,
+            grad=grad,
+            fd_step=fd_step,
+            batched=batched,
+            hvp_takes_theta=hvp_takes_theta,
         )
         dim = x.shape[0]
         batch = op.batch_size(batch_size, dim)

@@ -37,25 +37,43 @@ class Hutchinson:
         *,
         hvp: Callable[..., Any] | None = None,
         hessian: Any = None,
+        grad_fn: Callable[[Any], Any] | None = None,
         grad: Callable[[Any], Any] | None = None,
         probes: int = DEFAULT_PROBES,
         seed: int = 0,
         batch_size: int | None = None,
         batched: bool | None = None,
         fd_step: float = DEFAULT_FD_STEP,
+        hvp_takes_theta: bool | None = None,
         **inputs: Any,
     ) -> CurvatureEstimate:
         """Estimate diag(H) at ``theta``.
 
-        :param hvp: ``(theta, v) -> H @ v``; with ``batched=True`` (or an
-            ``hvp.batched`` attribute) it takes a (D, k) block of probes.
+        Give exactly one of ``hvp``, ``hessian`` or ``grad_fn``.
+
+        :param hvp: ``hvp(v) -> H @ v`` with θ fixed in the closure (it must be
+            ``theta``), or ``hvp(theta, v) -> H @ v``; the form is read from
+            its signature (see :func:`capsa_optim.curvature.inputs.hvp_form`).
+            With ``batched=True`` (or an ``hvp.batched`` attribute) it takes a
+            (D, k) block of probes: ``hvp(V)`` or ``hvp(theta, V)``.
         :param hessian: a (D, D) matrix (anything with ``@``): probes batched.
-        :param grad: ``theta -> gradient``; HVPs by central differences of step ``fd_step``.
+        :param grad_fn: ``grad_fn(theta) -> gradient``; HVPs by central
+            differences of step ``fd_step`` (recorded in the metadata).
+        :param grad: alias of ``grad_fn`` (giving both is refused).
+        :param probes: number of Rademacher probes k.
+        :param seed: RNG seed (``numpy.random.default_rng``).
+        :param batch_size: probes per batched call (default: bounded by memory).
+        :param batched: whether ``hvp`` takes a block (default: ``hvp.batched``, else False).
+        :param fd_step: the finite-difference step h for ``grad_fn``.
+        :param hvp_takes_theta: force ``hvp(theta, v)`` (True) or ``hvp(v)``
+            (False) instead of reading the signature (default: an
+            ``hvp.takes_theta`` attribute, else the signature).
         :param probes: number of Rademacher probes k.
         :param seed: RNG seed (``numpy.random.default_rng``).
         :param batch_size: probes per batched call (default: bounded by memory).
         :return: the diagonal, its per-entry standard error (None for k = 1),
-            and metadata (estimator, method, probes, seed, hvp source, calls ...).
+            and metadata (estimator, method, probes, seed, hvp source and form, calls,
+            ``fd_step`` ...).
         """
         import numpy as np
 
@@ -66,7 +84,15 @@ class Hutchinson:
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ValidationError(f"hutchinson: seed must be an int >= 0, got {seed!r}")
         op = HvpOperator(
-            x, self.name, hvp=hvp, hessian=hessian, grad=grad, fd_step=fd_step, batched=batched
+            x,
+            self.name,
+            hvp=hvp,
+            hessian=hessian,
+            grad_fn=grad_fn,
+            grad=grad,
+            fd_step=fd_step,
+            batched=batched,
+            hvp_takes_theta=hvp_takes_theta,
         )
         dim = x.shape[0]
         rng = np.random.default_rng(seed)
