@@ -249,6 +249,18 @@ class Backend(ABC):
 
     # -- optional, with defaults ---------------------------------------------
 
+    def get_hashed(self, key: str) -> tuple[bytes, str]:
+        """Return the whole object and its sha256 (hex).
+
+        The default hashes after the download; network backends override it
+        to hash each chunk as it arrives, so a verified read costs about one
+        download.
+        """
+        import hashlib
+
+        data = self.get(key)
+        return data, hashlib.sha256(data).hexdigest()
+
     def exists(self, key: str) -> bool:
         """Return True when an object is stored at ``key``."""
         from capsa.errors import ObjectNotFoundError

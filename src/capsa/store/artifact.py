@@ -153,10 +153,10 @@ class StoredMember(_Stored):
         if self._verified is not None:
             return self._verified
         try:
-            data = self._backend.get(self._object_key)
+            data, digest = self._backend.get_hashed(self._object_key)
         except ObjectNotFoundError:
             raise self._missing() from None
-        if len(data) != self._record.size or sha256_bytes(data) != self._record.sha256:
+        if len(data) != self._record.size or digest != self._record.sha256:
             raise IntegrityError(
                 f"artifact {self._artifact_key!r}: member {self._record.file!r} does not match "
                 "its manifest (size or sha256)"

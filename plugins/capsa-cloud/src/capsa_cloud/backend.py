@@ -499,24 +499,39 @@ class CloudBackend(Backend):
 
     def get(self, key: str) -> bytes:
         """Download the whole object (with a progress bar when it is large, on a TTY)."""
+        return self._download(key, hashed=False)[0]
+
+    def get_hashed(self, key: str) -> tuple[bytes, str]:
+        """Download the whole object, hashing each chunk as it arrives; return it and its sha256."""
+        return self._download(key, hashed=True)
+
+    def _download(self, key: str, *, hashed: bool) -> tuple[bytes, str]:
+        import hashlib
+
         import obstore
 
         try:
             result = obstore.get(self._connect(), key)
             size = int(result.meta["size"])
-            if size < self.options.progress_threshold or not self.options.progress:
-                return bytes(result.bytes())
+            opts = self.options
+            if size < max(opts.chunk_size, 1 << 20) and size < opts.progress_threshold:
+                data = bytes(result.bytes())
+                return data, hashlib.sha256(data).hexdigest() if hashed else ""
+            digest = hashlib.sha256()
             out = bytearray(size)
             pos = 0
-            with progress_bar(size, f"download {key}", enabled=self.options.progress) as bar:
-                for chunk in result.stream(min_chunk_size=self.options.chunk_size):
+            shown = opts.progress and size >= opts.progress_threshold
+            with progress_bar(size, f"download {key}", enabled=shown) as bar:
+                for chunk in result.stream(min_chunk_size=1 << 20):
                     view = memoryview(chunk)
+                    if hashed:
+                        digest.update(view)  # overlaps the next chunk's arrival
                     out[pos : pos + len(view)] = view
                     pos += len(view)
                     bar.update(len(view))
             if pos != size:
                 raise CloudStorageError(f"get {key!r} in {self.url}: {pos} of {size} bytes")
-            return bytes(out)
+            return bytes(out), digest.hexdigest() if hashed else ""
         except Exception as exc:
             raise self._error(exc, key, "get") from exc
 
