@@ -46,6 +46,9 @@ PAGES = [
     "reliability.md",
     "backends.md",
     "optim.md",
+    "dimred.md",
+    "artifacts-and-outputs.md",
+    "catalog.md",
 ]
 
 # Pages whose examples need a plugin that may not be installed in every environment.
@@ -55,6 +58,8 @@ NEEDS = {
     "zarr.md": ["numpy", "capsa_zarr"],
     "backends.md": ["capsa_cloud"],
     "optim.md": ["numpy", "capsa_optim", "capsa_zarr", "matplotlib"],
+    "dimred.md": ["numpy", "capsa_dimred"],
+    "catalog.md": ["pyarrow"],
 }
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^`\n]*)$")

@@ -114,9 +114,18 @@ def test_list_filters_by_prefix_and_kind(store: Store) -> None:
     assert store.exists("a/1") and not store.exists("a")
 
 
-def test_unknown_kind_has_clear_error(store: Store) -> None:
-    with pytest.raises(UnknownKindError, match="pip install capsa-dimred"):
-        store.save("k", "dimred.fit", {})
+def test_unknown_kind_has_clear_error(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A first-party name whose plugin is not installed gets a pip install hint
+    # (every first-party plugin is installed here, so one is made up).
+    from capsa.plugins import known
+
+    kinds = {**known.FIRST_PARTY["kind"], "spectra.calibration": "capsa-spectra"}
+    monkeypatch.setitem(known.FIRST_PARTY, "kind", kinds)
+    with pytest.raises(UnknownKindError, match=r"pip install capsa-spectra"):
+        store.save("k", "spectra.calibration", {})
+    with pytest.raises(UnknownKindError, match=r"spectra\.typo"):
+        store.save("k", "spectra.typo", {})
+    assert not store.exists("k")
 
 
 def test_artifacts_cannot_nest(store: Store) -> None:

@@ -47,9 +47,13 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from capsa.api import open_store
     from capsa.backends.base import Backend
+    from capsa.catalog.open import open_catalog
     from capsa.formats.base import Format
     from capsa.kinds.base import ArtifactKind, MemberSpec, typed_kind
     from capsa.layout import Layout
+    from capsa.objects.bundle import export_bundle, import_bundle
+    from capsa.outputs.persister import Persister
+    from capsa.outputs.step import StepOutput
     from capsa.store.artifact import Artifact, ArtifactRef
     from capsa.store.store import Store
 
@@ -64,6 +68,11 @@ _LAZY = {
     "Backend": "capsa.backends.base",
     "Layout": "capsa.layout",
     "typed_kind": "capsa.kinds.base",
+    "open_catalog": "capsa.catalog.open",
+    "export_bundle": "capsa.objects.bundle",
+    "import_bundle": "capsa.objects.bundle",
+    "Persister": "capsa.outputs.persister",
+    "StepOutput": "capsa.outputs.step",
 }
 
 
@@ -99,8 +108,10 @@ __all__ = [
     "MemberNotFoundError",
     "MemberSpec",
     "ModeError",
+    "Persister",
     "PluginConflictError",
     "PluginLoadError",
+    "StepOutput",
     "StorageTimeoutError",
     "Store",
     "TransientError",
@@ -111,7 +122,10 @@ __all__ = [
     "UntrustedSourceError",
     "ValidationError",
     "__version__",
+    "export_bundle",
     "hookimpl",
+    "import_bundle",
+    "open_catalog",
     "open_store",
     "typed_kind",
 ]

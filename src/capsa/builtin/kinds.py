@@ -1,4 +1,4 @@
-"""Built-in artifact kinds: json, text, blob, pickle, bundle and experiment.run."""
+"""Built-in artifact kinds: json, text, blob, pickle, bundle, experiment.run, outputs kinds."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from capsa.experiments.kind import ExperimentRunKind
 from capsa.kinds.base import ArtifactKind
 from capsa.kinds.generic import BlobKind, BundleKind, JsonKind, PickleKind, TextKind
 from capsa.markers import hookimpl
+from capsa.outputs.kinds import ExportsKind, StepArtifactsKind
 
 
 @hookimpl
@@ -16,3 +17,5 @@ def capsa_register_artifact_kinds(register: Callable[[ArtifactKind], None]) -> N
     for kind in (JsonKind(), TextKind(), BlobKind(), PickleKind(), BundleKind()):
         register(kind)
     register(ExperimentRunKind())  # run directories (capsa.experiments)
+    register(ExportsKind())  # exports/<group>: readable outputs (capsa.outputs)
+    register(StepArtifactsKind())  # artifacts/<group>: a step's objects, by reference

@@ -120,7 +120,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     )
     print(f"provenance: python {prov.python} on {prov.host}, {git}")
     rows = [[m.file, m.format, human_size(m.size), m.sha256[:16]] for m in manifest.members]
-    print(table(rows, ["MEMBER", "FORMAT", "SIZE", "SHA256"]))
+    headers = ["MEMBER", "FORMAT", "SIZE", "SHA256"]
+    if any(m.by_reference for m in manifest.members):  # content-addressed objects
+        headers.append("STORED")
+        for row, m in zip(rows, manifest.members, strict=True):
+            row.append("object" if m.by_reference else "in place")
+    print(table(rows, headers))
     if manifest.meta:
         print(f"meta:       {manifest.meta}")
     return exitcodes.OK
@@ -274,8 +279,16 @@ def build_parser() -> argparse.ArgumentParser:
     add("sessions", cmd_sessions, "list development sessions and test namespaces", (store_opt,))
     add("demo", cmd_demo, "save, list, verify and reload demo artifacts (development mode)")
     from capsa.cli.experiments import register as register_experiments
+    from capsa.cli.export import register as register_export
+    from capsa.cli.import_ import register as register_import
+    from capsa.cli.reindex import register as register_reindex
+    from capsa.cli.runs import register as register_runs
 
     register_experiments(add, store_opts)
+    register_export(add, store_opts)
+    register_import(add, store_opts)
+    register_runs(add, store_opts)
+    register_reindex(add, store_opts)
     _add_plugin_commands(sub)
     return parser
 

@@ -10,7 +10,8 @@ Besides the members, the manifest's ``meta`` holds what an inventory needs
 without opening a file: ``experiment``, ``concrete_name``, ``fingerprint``,
 ``attempt``, ``status``, ``groups``, ``model``, ``duration_seconds`` and
 ``metrics`` (the scalar entries of ``metrics.json``: numbers, booleans and
-strings).
+strings). The catalog (``capsa runs``) records the metrics and those scalar
+fields (``catalog_fields``); ``status`` and ``fingerprint`` are catalog columns.
 """
 
 from __future__ import annotations
@@ -51,6 +52,14 @@ class ExperimentRunKind(ArtifactKind):
     )
     description: ClassVar[str] = (
         "an experiment run: config, environment, status, run.log, dataset manifest, metrics"
+    )
+    catalog_fields: ClassVar[tuple[str, ...]] = (
+        "metrics.*",
+        "experiment",
+        "concrete_name",
+        "attempt",
+        "model",
+        "duration_seconds",
     )
 
     def validate(self, members: Mapping[str, Any]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, TypeGuard, cast
 
 import msgspec
 
@@ -84,6 +84,30 @@ class ArtifactKind:
     partition_keys: ClassVar[tuple[str, ...]] = ()
     """Partition keys a layout needs to place one artifact (``("chromosome",)``)."""
 
+    catalog_fields: ClassVar[tuple[str, ...]] = ()
+    """Scalar fields the catalog records for each artifact of this kind (``capsa runs``).
+
+    Each entry is a dotted path into the manifest ``meta``: ``"duration_seconds"``,
+    ``"metrics.loss"`` (recorded as ``loss``, the last segment), ``"metrics.*"``
+    (every scalar entry of ``meta["metrics"]``, under its own name) or
+    ``"name=path"`` to choose the field name. Scalars are numbers, booleans and
+    strings; other values (lists, tables, None) are skipped. Explicit paths win
+    over ``*`` when two give the same name. Override :meth:`catalog_values`
+    for anything a path cannot express.
+    """
+
+    gc_keep: ClassVar[tuple[str, ...]] = ()
+    """File-name patterns of plain files this kind's tools keep beside artifacts.
+
+    ``capsa gc`` treats every object no manifest lists as debris, except
+    those matching a pattern that an installed kind declares here
+    (``fnmatch`` syntax): a pattern without ``/`` matches the file name (the
+    last key segment), one with ``/`` the whole key (``*`` spans folders).
+    capsa-dimred keeps the seed's ``*_runs.json`` inventories, its
+    ``_RUN_*`` status markers and ``*/.capsa/dimred/*`` version chains.
+    Declare only names a user would not expect gc to remove.
+    """
+
     def member(self, name: str) -> MemberSpec | None:
         """Return the spec whose logical name or file name is ``name``."""
         for spec in self.members:
@@ -134,12 +158,52 @@ class ArtifactKind:
                     f"its members are {', '.join(repr(m) for m in sorted(known))}"
                 )
 
+    def catalog_values(self, meta: Mapping[str, Any]) -> dict[str, int | float | str | bool]:
+        """The catalog fields of one artifact, from its manifest ``meta``.
+
+        The default follows :attr:`catalog_fields`; it must not raise on
+        missing or odd values (skip them): the catalog calls it on every commit.
+        """
+        return extract_fields(self.catalog_fields, meta)
+
     def legacy_layout(self, version: int) -> LegacyLayout | None:
         """Return the legacy layout recorded for ``version``, if any."""
         for layout in self.legacy_layouts:
             if layout.version == version:
                 return layout
         return None
+
+
+def _scalar(value: Any) -> TypeGuard[int | float | str | bool]:
+    if isinstance(value, bool | int | str):
+        return True
+    return isinstance(value, float) and value == value and value not in (_INF, -_INF)
+
+
+_INF = float("inf")
+
+
+def extract_fields(
+    paths: tuple[str, ...] | list[str], meta: Mapping[str, Any]
+) -> dict[str, int | float | str | bool]:
+    """Follow catalog field paths (see :attr:`ArtifactKind.catalog_fields`) into ``meta``."""
+    wild: dict[str, int | float | str | bool] = {}
+    named: dict[str, int | float | str | bool] = {}
+    for entry in paths:
+        alias, _, path = entry.rpartition("=")
+        parts = path.split(".")
+        node: Any = meta
+        for part in parts[:-1]:
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if not isinstance(node, Mapping):
+            continue
+        if parts[-1] == "*":
+            for name, value in node.items():
+                if isinstance(name, str) and name and _scalar(value):
+                    wild[name] = value
+        elif _scalar(value := node.get(parts[-1])):
+            named[alias or parts[-1]] = value
+    return {**wild, **named}
 
 
 def typed_kind(

@@ -28,6 +28,7 @@ FIRST_PARTY: dict[str, dict[str, str]] = {
         "zarr.array": "capsa-zarr",
         "dimred.fit": "capsa-dimred",
         "dimred.eval": "capsa-dimred",
+        "dimred.run": "capsa-dimred",
         "optim.run": "capsa-optim",
         "optim.experiment": "capsa-optim",
         "optim.table": "capsa-optim",

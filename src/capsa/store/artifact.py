@@ -342,6 +342,8 @@ class StoredDirectory(_Stored):
 class Artifact(Mapping[str, Any]):
     """A committed artifact: its manifest and lazily read members.
 
+    Members stored by reference (``MemberRecord.object``) are read from their
+    content-addressed object; everything else here works the same for them.
     ``artifact[name]`` reads the member on first access (through the format's
     lazy reader where it has one) and caches it. ``name`` is the logical
     member name or its file name. Iterating yields logical member names.
@@ -402,6 +404,11 @@ class Artifact(Mapping[str, Any]):
         record = self._record(name)
         guard = None if self.manifest.mode == "production" else self._check_unchanged
         prefix = f"{self.full_key}/{record.file}"
+        if record.by_reference:
+            # Stored by reference: the bytes are a shared content-addressed object.
+            from capsa.objects.store import object_key
+
+            prefix = object_key(str(record.object))
         if record.layout == "directory":
             return StoredDirectory(self._backend, prefix, record, self.key, guard=guard)
         return StoredMember(

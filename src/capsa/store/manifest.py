@@ -17,8 +17,15 @@ from capsa.store.keys import validate_member_file
 MANIFEST_SCHEMA = "capsa.manifest"
 """The ``schema`` field of every manifest."""
 
-MANIFEST_VERSION = 1
-"""The manifest schema version this capsa writes and the newest it reads."""
+MANIFEST_VERSION = 2
+"""The manifest schema version this capsa writes and the newest it reads.
+
+Version 2 added :attr:`MemberRecord.object` (members stored by reference to a
+content-addressed object); version 1 manifests decode unchanged.
+"""
+
+OBJECT_MEMBERS_SINCE = 2
+"""The first manifest schema version whose members may be stored by reference."""
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -36,6 +43,11 @@ class MemberRecord(msgspec.Struct, kw_only=True):
     :ivar layout: ``"file"`` (one object) or ``"directory"`` (a tree of objects
         under ``file/``, listed with their sha256 in ``file.sha256sums``;
         ``sha256`` is then the hash of that listing and ``size`` the total).
+    :ivar object: set when the member is stored **by reference**: the sha256
+        of a content-addressed object under ``.capsa/objects/`` (see
+        :mod:`capsa.objects`), shared by every member with the same bytes,
+        instead of a file under the artifact prefix. Equal to ``sha256``.
+        Absent (not written) for members stored in place.
     """
 
     name: str
@@ -46,6 +58,12 @@ class MemberRecord(msgspec.Struct, kw_only=True):
     options: dict[str, Any] = msgspec.field(default_factory=dict)
     info: dict[str, Any] = msgspec.field(default_factory=dict)
     layout: str = "file"
+    object: str | msgspec.UnsetType = msgspec.UNSET
+
+    @property
+    def by_reference(self) -> bool:
+        """True when the member's bytes are a content-addressed object, not a file in place."""
+        return isinstance(self.object, str)
 
 
 class GitInfo(msgspec.Struct, kw_only=True):
@@ -169,4 +187,25 @@ def decode_manifest(raw: bytes, *, key: str) -> Manifest:
             raise IntegrityError(
                 f"artifact {key!r}: member {record.file!r} has a malformed size or sha256"
             )
+        if isinstance(record.object, str):
+            _check_object_member(manifest, record, key)
     return manifest
+
+
+def _check_object_member(manifest: Manifest, record: MemberRecord, key: str) -> None:
+    """A by-reference member: a version 2+ manifest, a file layout, ``object == sha256``."""
+    if manifest.schema_version < OBJECT_MEMBERS_SINCE:
+        raise IntegrityError(
+            f"artifact {key!r}: member {record.file!r} is stored by reference, which manifest "
+            f"schema version {manifest.schema_version} cannot express"
+        )
+    if record.layout != "file":
+        raise IntegrityError(
+            f"artifact {key!r}: member {record.file!r} is a {record.layout} stored by "
+            "reference; only file members can be"
+        )
+    if record.object != record.sha256:
+        raise IntegrityError(
+            f"artifact {key!r}: member {record.file!r} references object "
+            f"{str(record.object)[:16]}... but records sha256 {record.sha256[:16]}..."
+        )

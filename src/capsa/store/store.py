@@ -6,6 +6,10 @@ Layout inside a backend root::
     <namespace>/<key>/_SUCCESS         the manifest, written last
     .capsa/staging/<txid>/             saves in progress (rename-capable backends)
     .capsa/trash/<txid>/               replaced versions awaiting removal
+    .capsa/objects/<ab>/<sha256>       content-addressed objects (members stored by reference)
+    .capsa/pins/<txid>/<sha256>        objects a save in flight references (capsa.objects.pins)
+    .capsa/gc/<id>.lease               a gc deleting objects (capsa.objects.lease)
+    .capsa/catalog.sqlite | catalog/   the catalog (capsa.catalog), derived from the markers
 
 ``<namespace>`` is empty in production, ``dev/<session>`` in development and
 ``tests/<name>`` in test mode.
@@ -35,9 +39,11 @@ from __future__ import annotations
 import builtins
 import contextlib
 import datetime as _dt
+import fnmatch
 import os
 import time
-from collections.abc import Iterator, Mapping
+import weakref
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -75,10 +81,22 @@ if TYPE_CHECKING:
     from capsa.backends.retrying import RetryStats
     from capsa.formats.base import Format
     from capsa.kinds.base import ArtifactKind
+    from capsa.objects.store import ObjectStore
     from capsa.plugins.registry import Registry
 
 RESERVED_TOP = ("dev", "tests")
 """Top-level names that hold the development and test namespaces."""
+
+_LIVE_BACKENDS: weakref.WeakValueDictionary[str, Backend] = weakref.WeakValueDictionary()
+
+
+def live_backend(url: str) -> Backend | None:
+    """The backend of a store opened in this process on ``url``, if one is still alive.
+
+    Commit listeners get the store's URL (``CommitEvent.store_url``); this
+    finds the backend it was opened with (options, credentials, wrappers).
+    """
+    return _LIVE_BACKENDS.get(url)
 
 
 @dataclass(frozen=True)
@@ -151,6 +169,8 @@ class Store:
             raise ConfigError(f"expected production, development or test, got {mode!r}", key="mode")
         self.backend = backend
         """The storage backend."""
+        with contextlib.suppress(TypeError):  # a backend that cannot be weakly referenced
+            _LIVE_BACKENDS[backend.url] = backend
         self.registry = registry
         self.mode = mode
         """``production``, ``development`` or ``test``."""
@@ -200,6 +220,13 @@ class Store:
 
         layer = find_backend(self.backend, RetryingBackend)
         return layer.retry_stats if layer is not None else RetryStats()
+
+    @property
+    def objects(self) -> ObjectStore:
+        """The content-addressed objects of this store's root (:mod:`capsa.objects`)."""
+        from capsa.objects.store import ObjectStore
+
+        return ObjectStore(self.backend)
 
     def _full(self, key: str) -> str:
         validate_key(key)
@@ -305,6 +332,7 @@ class Store:
         *,
         meta: Mapping[str, Any] | None = None,
         options: Mapping[str, Mapping[str, Any]] | None = None,
+        by_reference: bool | Collection[str] = False,
     ) -> ArtifactRef:
         """Validate, write and atomically commit an artifact; return where it is.
 
@@ -315,6 +343,9 @@ class Store:
             mapping of member name to value.
         :param meta: JSON-safe metadata stored in the manifest.
         :param options: per-member format options (``{"arrays": {"compressed": True}}``).
+        :param by_reference: store members as content-addressed objects
+            (identical bytes stored once, see :mod:`capsa.objects`): ``True``
+            for every file member, or the names (logical or file) of some.
         :raises ValidationError: bad data, before anything is written.
         :raises InvalidKeyError: a key or member name that could escape the root.
         :raises ArtifactExistsError: in production, when the key is taken.
@@ -322,12 +353,18 @@ class Store:
         self._full(key)
         kind_obj = self._resolve_kind(kind)
         planned = self._plan(key, kind_obj, data, options)
+        shared = _by_reference(key, planned, by_reference)
         with self.transaction(key, kind_obj, meta=meta) as tx:
             # Members go up concurrently on backends that want it (many small
             # members on an object store); sequentially, in order, on a folder.
             map_bounded(
                 lambda p: tx.write(
-                    p.name, p.value, format=p.fmt.name, options=p.options, validate=False
+                    p.name,
+                    p.value,
+                    format=p.fmt.name,
+                    options=p.options,
+                    validate=False,
+                    by_reference=p.file in shared,
                 ),
                 planned,
                 self.backend.io_concurrency,
@@ -536,6 +573,8 @@ class Store:
         manifest = self._manifest_full(key, full)
         self.backend.delete(self._marker(full))
         for record in manifest.members:
+            if record.by_reference:
+                continue  # a shared object: gc removes it once nothing references it
             if record.layout == "directory":
                 self.backend.delete_prefix(f"{full}/{record.file}/")
                 self.backend.delete(f"{full}/{record.file}{SUMS_SUFFIX}")
@@ -572,11 +611,35 @@ class Store:
         seconds (default: the store's ``gc_grace_seconds``) are left alone, so
         saves in progress are not disturbed. gc covers the whole backend root,
         all namespaces included: a capsa store root belongs to capsa.
+
+        Content-addressed objects (``.capsa/objects/``) that no committed
+        manifest references are garbage once older than the grace period,
+        unless a save in flight pinned them (see :mod:`capsa.objects.gc`).
         """
+        from capsa.objects.gc import ObjectCollector
+
         grace = self.gc_grace_seconds if older_than is None else older_than
         cutoff = time.time() - grace
         report = GcReport(dry_run=dry_run)
         live: dict[str, tuple[builtins.set[str], tuple[str, ...]] | None] = {}
+        objects = ObjectCollector(self.backend, cutoff)
+
+        def load(prefix: str) -> None:
+            try:
+                manifest = decode_manifest(self.backend.get(self._marker(prefix)), key=prefix)
+            except ObjectNotFoundError:
+                live[prefix] = None
+                return
+            except CapsaError:
+                live[prefix] = ({"*"}, ())
+                objects.add_unreadable(self._marker(prefix))
+                return
+            objects.add_manifest(manifest)
+            # Members stored by reference have no file under the prefix.
+            files = {r.file for r in manifest.members if not r.by_reference}
+            dirs = tuple(r.file for r in manifest.members if r.layout == "directory")
+            files.update(d + SUMS_SUFFIX for d in dirs)
+            live[prefix] = (files, tuple(d + "/" for d in dirs))
 
         def owned(object_key: str) -> bool:
             # The nearest ancestor holding a marker decides; a marker that exists
@@ -585,24 +648,26 @@ class Store:
             for i in range(len(parts) - 1, 0, -1):
                 prefix = "/".join(parts[:i])
                 if prefix not in live:
-                    try:
-                        manifest = decode_manifest(
-                            self.backend.get(self._marker(prefix)), key=prefix
-                        )
-                        files = {r.file for r in manifest.members}
-                        dirs = tuple(r.file for r in manifest.members if r.layout == "directory")
-                        files.update(d + SUMS_SUFFIX for d in dirs)
-                        live[prefix] = (files, tuple(d + "/" for d in dirs))
-                    except ObjectNotFoundError:
-                        live[prefix] = None
-                    except CapsaError:
-                        live[prefix] = ({"*"}, ())
+                    load(prefix)
                 entry = live[prefix]
                 if entry is not None:
                     files, dir_prefixes = entry
                     rel = "/".join(parts[i:])
                     return "*" in files or rel in files or rel.startswith(dir_prefixes)
             return False
+
+        keep_patterns = sorted(
+            {pattern for entry in self.registry.kinds for pattern in entry.obj.gc_keep}
+        )
+
+        def kept(object_key: str) -> bool:
+            # Plain files an installed kind's tools keep beside artifacts: a pattern
+            # with a "/" matches the whole key, one without matches the file name.
+            name = object_key.rsplit("/", 1)[-1]
+            return any(
+                fnmatch.fnmatchcase(object_key if "/" in pattern else name, pattern)
+                for pattern in keep_patterns
+            )
 
         debris: list[tuple[str, int]] = []
         in_flight: builtins.set[str] = builtins.set()  # keys whose save still holds a fresh claim
@@ -611,11 +676,16 @@ class Store:
                 in_flight.add(info.key[: -len(CLAIM)])
             if info.key.startswith((f"{STAGING}/", f"{TRASH}/")):
                 pass  # always debris once old enough
+            elif objects.owns(info):
+                continue  # content-addressed objects, pins, gc leases: collected below
             elif info.key.startswith(f"{INTERNAL_PREFIX}/"):
                 continue  # capsa's own bookkeeping (catalogs ...)
             elif info.key.endswith(f"/{MARKER}") or info.key == MARKER:
+                prefix = info.key[: -len(MARKER) - 1]
+                if prefix and prefix not in live:
+                    load(prefix)  # what it references is live
                 continue  # markers, valid or not, are never debris
-            elif owned(info.key):
+            elif owned(info.key) or kept(info.key):
                 continue
             if info.mtime > cutoff:
                 report.kept_recent += 1
@@ -627,8 +697,11 @@ class Store:
             fresh = tuple(in_flight)
             report.kept_recent += sum(1 for k, _ in debris if k.startswith(fresh))
             debris = [(k, size) for k, size in debris if not k.startswith(fresh)]
-        report.objects = [k for k, _ in debris]
-        report.bytes = sum(s for _, s in debris)
+        debris.extend(objects.debris)  # stale pins and gc leases
+        garbage, recent = objects.collect(dry_run=dry_run)  # deletes under a gc lease
+        report.kept_recent += recent
+        report.objects = [k for k, _ in debris] + [k for k, _ in garbage]
+        report.bytes = sum(s for _, s in debris) + sum(s for _, s in garbage)
         if not dry_run:
             for object_key, _ in debris:
                 with contextlib.suppress(ObjectNotFoundError):
@@ -638,6 +711,37 @@ class Store:
                 for folder in (local, local.parent / "trash"):
                     _remove_empty_dirs(folder)
         return report
+
+
+def _by_reference(
+    key: str, planned: builtins.list[_PlannedMember], by_reference: bool | Collection[str]
+) -> builtins.set[str]:
+    """The files of the planned members that ``save(by_reference=...)`` stores as objects."""
+    if by_reference is False:
+        return builtins.set()
+    if by_reference is True:
+        return {p.file for p in planned if not p.fmt.directory}
+    if isinstance(by_reference, str) or not isinstance(by_reference, Collection):
+        raise ValidationError(
+            f"artifact {key!r}: by_reference must be True, False or a collection of member "
+            f"names, got {by_reference!r}"
+        )
+    chosen: builtins.set[str] = builtins.set()
+    for name in by_reference:
+        match = [p for p in planned if name in (p.name, p.file)]
+        if not match:
+            known = ", ".join(repr(p.file) for p in planned)
+            raise ValidationError(
+                f"artifact {key!r}: by_reference names member {name!r}, which is not being "
+                f"saved (members: {known})"
+            )
+        if match[0].fmt.directory:
+            raise ValidationError(
+                f"artifact {key!r}: member {match[0].file!r} is a directory member "
+                f"({match[0].fmt.name}); it cannot be stored by reference"
+            )
+        chosen.add(match[0].file)
+    return chosen
 
 
 def _remove_empty_dirs(folder: os.PathLike[str] | str) -> None:

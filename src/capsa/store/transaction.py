@@ -21,7 +21,11 @@ a hashing sink) or a tree of objects (a *directory* member such as a Zarr
 store, written through :class:`DirectoryWriter`). A directory member's
 objects are listed with their sha256 in a sidecar ``<member>.sha256sums``
 file (``sha256sum -c`` format); the manifest records the sha256 of that
-sidecar, which anchors every object.
+sidecar, which anchors every object. A file member may instead be stored
+*by reference* (``write(..., by_reference=True)``): its bytes become a
+content-addressed object shared by every member with the same bytes
+(:mod:`capsa.objects`), pinned against ``gc`` before it is looked up, and
+checked to still exist just before the marker is written.
 """
 
 from __future__ import annotations
@@ -33,12 +37,13 @@ import hashlib
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from capsa.backends.concurrency import map_bounded
 from capsa.errors import (
     ArtifactExistsError,
     CapsaError,
+    IntegrityError,
     InvalidKeyError,
     ObjectExistsError,
     ObjectNotFoundError,
@@ -54,6 +59,7 @@ from capsa.store.manifest import (
     Manifest,
     MemberRecord,
     Producer,
+    Provenance,
     decode_manifest,
     encode_manifest,
 )
@@ -63,6 +69,8 @@ if TYPE_CHECKING:
     from capsa.backends.base import Backend
     from capsa.formats.base import Format
     from capsa.kinds.base import ArtifactKind
+    from capsa.objects.pins import Pins
+    from capsa.objects.store import ObjectRef
     from capsa.store.store import Store
 
 STAGING = f"{INTERNAL_PREFIX}/staging"
@@ -275,6 +283,10 @@ class Transaction:
         self._claimed_at = 0.0
         self._claim_lost = False
         self._outcome_unknown = False
+        self._pins: Pins | None = None
+        self._referenced: dict[str, int] = {}  # object digest -> size, for members by reference
+        self.origin: tuple[Producer, Provenance] | None = None
+        """Producer and provenance to record instead of this process's (an imported bundle)."""
         if not self.rename:
             self._claim()
 
@@ -397,6 +409,7 @@ class Transaction:
         format: str | None = None,
         options: Mapping[str, Any] | None = None,
         validate: bool = True,
+        by_reference: bool = False,
     ) -> MemberRecord:
         """Write one file member now, through its format.
 
@@ -406,6 +419,10 @@ class Transaction:
         :param options: format options (recorded in the manifest).
         :param validate: run the format's validation first (``save`` has
             already done it).
+        :param by_reference: store the bytes as a content-addressed object
+            (:mod:`capsa.objects`), once for all members with the same bytes,
+            and record its digest in the manifest instead of writing a file
+            under the artifact. Directory members cannot be.
         """
         from capsa.formats.json import encode_json
 
@@ -424,6 +441,13 @@ class Transaction:
                 raise ValidationError(
                     f"artifact {self.key!r}, member {file!r}: {type(exc).__name__}: {exc}"
                 ) from None
+        if by_reference:
+            if fmt.directory:
+                raise ValidationError(
+                    f"artifact {self.key!r}, member {file!r}: format {fmt.name!r} writes a "
+                    "directory member, which cannot be stored by reference"
+                )
+            return self._write_object(logical, file, fmt, value, opts)
         if fmt.directory:
             directory = self.directory(logical, format=fmt.name, options=opts)
             try:
@@ -474,6 +498,211 @@ class Transaction:
         )
         self._add_record(record)
         return record
+
+    # -- members stored by reference (content-addressed objects) -----------------
+
+    def _pin(self, digest: str) -> None:
+        if self._pins is None:
+            from capsa.objects.pins import Pins
+
+            self._pins = Pins(self.backend, self.txid)
+        self._pins.pin(digest)
+
+    def put_object(
+        self,
+        data: bytes | bytearray | memoryview | BinaryIO,
+        *,
+        digest: str | None = None,
+        size: int | None = None,
+    ) -> ObjectRef:
+        """Store bytes as a content-addressed object for this save to reference.
+
+        The object is pinned for this transaction first, so a concurrent
+        ``gc`` leaves it alone; identical bytes already stored are reused.
+        ``data`` may be a binary file, streamed with bounded memory: give its
+        ``digest`` and ``size`` then (checked on the way). Reference the
+        object with :meth:`write_record` (``object=`` the digest).
+        """
+        from capsa.objects.store import ObjectStore, check_digest
+        from capsa.store.hashing import sha256_bytes
+
+        self._require_open()
+        self.keep_claim()
+        objects = ObjectStore(self.backend)
+        if isinstance(data, bytes | bytearray | memoryview):
+            view = memoryview(data).cast("B")
+            digest = sha256_bytes(view)
+            self._pin(digest)
+            ref = objects.put_known(digest, view)
+        else:
+            if digest is None or size is None:
+                raise ValidationError(
+                    f"artifact {self.key!r}: put_object() of a file needs its digest and size"
+                )
+            self._pin(check_digest(digest))
+            ref = objects.put_stream(data, digest, size)
+        self._referenced[ref.digest] = ref.size
+        return ref
+
+    def _write_object(
+        self, logical: str, file: str, fmt: Format, value: Any, opts: dict[str, Any]
+    ) -> MemberRecord:
+        from capsa.objects.spool import Spool
+        from capsa.objects.store import ObjectStore
+
+        self.keep_claim()
+        info: Mapping[str, Any] | None = None
+        if fmt.name == "bytes" and isinstance(value, bytes | bytearray | memoryview):
+            ref = self.put_object(value)  # stored as given: no spool copy
+        else:
+            with Spool() as spool:
+                try:
+                    info = fmt.write(value, spool.sink, **opts)  # type: ignore[arg-type]
+                except (CapsaError, OSError):
+                    raise
+                except Exception as exc:
+                    raise _wrap_write_error(self.key, file, fmt.name, exc) from exc
+                spool.finish()
+                self._pin(spool.digest)
+                ref = ObjectStore(self.backend).put_stream(
+                    spool.file, spool.digest, spool.size, verify=False
+                )
+            self._referenced[ref.digest] = ref.size
+        record = MemberRecord(
+            name=logical,
+            file=file,
+            format=fmt.name,
+            size=ref.size,
+            sha256=ref.digest,
+            options=opts,
+            info=dict(info or {}),
+            object=ref.digest,
+        )
+        self._add_record(record)
+        return record
+
+    def write_record(
+        self,
+        record: MemberRecord,
+        data: bytes | bytearray | memoryview | BinaryIO | None = None,
+    ) -> MemberRecord:
+        """Add a member exactly as ``record`` describes it (restoring a bundle, copying).
+
+        A record stored by reference needs its object stored already (by
+        :meth:`put_object` or an earlier save); its size is checked. Any other
+        file record needs ``data`` (bytes, or a binary file streamed with
+        bounded memory), whose size and sha256 must match. Format, options and
+        info are kept as recorded.
+        """
+        from capsa.objects.store import ObjectStore
+        from capsa.store.hashing import sha256_bytes
+
+        self._require_open()
+        file = validate_member_file(record.file, key=self.key)
+        if file in self._records or file in self._directories:
+            raise ValidationError(f"artifact {self.key!r}: member {file!r} written twice")
+        if record.layout != "file":
+            raise ValidationError(
+                f"artifact {self.key!r}, member {file!r}: write_record takes file members; "
+                "write directory members through directory()"
+            )
+        self.keep_claim()
+        if record.by_reference:
+            digest = str(record.object)
+            self._pin(digest)
+            try:
+                size = ObjectStore(self.backend).size(digest)
+            except ObjectNotFoundError:
+                raise IntegrityError(
+                    f"artifact {self.key!r}, member {file!r}: object {digest} is not stored "
+                    f"in {self.store.url}"
+                ) from None
+            if size != record.size or digest != record.sha256:
+                raise IntegrityError(
+                    f"artifact {self.key!r}, member {file!r}: object {digest[:16]}... has "
+                    f"{size} bytes, the record says {record.size}"
+                )
+            self._referenced[digest] = size
+        else:
+            if data is None:
+                raise ValidationError(
+                    f"artifact {self.key!r}, member {file!r}: the member's bytes are needed"
+                )
+            mismatch = IntegrityError(
+                f"artifact {self.key!r}, member {file!r}: the bytes do not match the record "
+                "(size or sha256)"
+            )
+            object_key = f"{self.prefix}/{file}"
+            if isinstance(data, bytes | bytearray | memoryview):
+                view = memoryview(data).cast("B")
+                if view.nbytes != record.size or sha256_bytes(view) != record.sha256:
+                    raise mismatch
+                chunks: Iterable[bytes | bytearray | memoryview] = [view]
+            else:
+                stream = data
+                chunks = iter(lambda: stream.read(8 << 20), b"")
+            writer = self.backend.open_writer(object_key, create_only=self.rename)
+            sink = HashingSink(writer)
+            try:
+                for chunk in chunks:
+                    sink.write(chunk)
+                sink.close()
+                if sink.size != record.size or sink.hexdigest() != record.sha256:
+                    raise mismatch
+                writer.commit()
+            except ObjectExistsError:
+                writer.abort()
+                raise ArtifactExistsError(
+                    f"artifact {self.key!r} was created by a concurrent writer in "
+                    f"{self.store.url}; {self.store.mode} artifacts are immutable"
+                ) from None
+            except BaseException:
+                writer.abort()
+                raise
+            finally:
+                if not sink.closed:
+                    sink.close()
+            self._written.add(object_key)
+        self._add_record(record)
+        return record
+
+    def _check_objects(self) -> None:
+        """Before the marker: every referenced object is still stored (no gc took it)."""
+        if not self._referenced:
+            return
+        from capsa.objects.lease import LEASE_STALE_SECONDS, wait_for_gc
+        from capsa.objects.store import object_key
+
+        assert self._pins is not None
+        self._pins.refresh(older_than=self.store.gc_grace_seconds / 3)
+        if not wait_for_gc(self.backend):
+            raise CapsaError(
+                f"artifact {self.key!r}: a gc has been deleting objects in {self.store.url} "
+                f"for over {LEASE_STALE_SECONDS:.0f} s; save again once it has finished"
+            )
+
+        def check(item: tuple[str, int]) -> str | None:
+            digest, size = item
+            try:
+                stored = self.backend.head(object_key(digest)).size
+            except ObjectNotFoundError:
+                return digest
+            return None if stored == size else digest
+
+        missing = [
+            d
+            for d in map_bounded(
+                check, sorted(self._referenced.items()), self.backend.io_concurrency
+            )
+            if d is not None
+        ]
+        if missing:
+            raise IntegrityError(
+                f"artifact {self.key!r}: object(s) {', '.join(d[:16] + '...' for d in missing)} "
+                f"referenced by this save were removed from {self.store.url} before the commit "
+                "(by a gc while the save was paused for longer than the grace period?); "
+                "save again"
+            )
 
     def directory(
         self,
@@ -528,6 +757,7 @@ class Transaction:
                     directory.close()
             self._check_members()
             encode_json(self.meta, indent=0)
+            self._check_objects()
             manifest = Manifest(
                 schema=MANIFEST_SCHEMA,
                 schema_version=MANIFEST_VERSION,
@@ -539,8 +769,8 @@ class Transaction:
                 txid=self.txid,
                 mode=self.store.mode,
                 members=sorted(self._records.values(), key=lambda r: r.file),
-                producer=self._producer(),
-                provenance=provenance.capture(),
+                producer=self.origin[0] if self.origin else self._producer(),
+                provenance=self.origin[1] if self.origin else provenance.capture(),
                 meta=self.meta,
             )
             if self.rename:
@@ -578,6 +808,10 @@ class Transaction:
             return
         self._state = "aborted"
         backend = self.backend
+        if self._pins is not None:
+            # The objects stay (they may be shared); unpinned, gc collects them when unused.
+            with contextlib.suppress(Exception):
+                backend.delete_prefix(f"{self._pins.prefix}/")
         if self._claim_lost or self._outcome_unknown:
             # The key's objects may be another writer's now, or the members of
             # a marker that landed unseen: leave them to gc.
@@ -697,7 +931,9 @@ class Transaction:
         with contextlib.suppress(Exception):
             backend.delete(f"{full}/{CLAIM}")
         if self._old is not None:
-            keep = {r.file for r in manifest.members}
+            # Members stored by reference have no file under the key: an old
+            # in-place file of the same name goes.
+            keep = {r.file for r in manifest.members if not r.by_reference}
             for record in self._old.members:
                 if record.file in keep:
                     if record.layout == "directory" and record.file in self._directories:
