@@ -170,3 +170,18 @@ def test_a_failing_member_aborts_the_whole_save(slow_store: tuple[capsa.Store, _
         store.save("broken", "bundle", files)
     assert not store.exists("broken")
     assert [k for k in store.backend.list("") if "broken" in k.key] == []
+
+
+def test_listing_reads_markers_concurrently_and_in_order(
+    slow_store: tuple[capsa.Store, _Gauge],
+) -> None:
+    store, gauge = slow_store
+    keys = [f"runs/{i:03d}" for i in range(70)]
+    for key in keys:
+        store.save(key, "json", {"key": key})
+    store.backend.delete(f"{store.namespace}/runs/005/_SUCCESS")  # now uncommitted: not listed
+    gauge.most = 0
+    listed = store.list("runs/")
+    assert [info.key for info in listed] == [k for k in keys if k != "runs/005"]
+    assert 1 < gauge.most <= 6
+    assert [info.key for info in store.iter_artifacts("runs/", kind="text")] == []

@@ -16,6 +16,10 @@ import capsa
 from capsa.errors import ArtifactExistsError, InvalidKeyError, ObjectExistsError
 from capsa.testing.conformance import lost_race
 
+# The catalog listener must reach the server through the store's own backend
+# (never a fresh one without credentials, which would probe cloud metadata).
+pytestmark = pytest.mark.filterwarnings("error::capsa.catalog.errors.CatalogWarning")
+
 
 @pytest.fixture(autouse=True)
 def _in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -16,6 +16,10 @@ from capsa_cloud.servers import LoopbackS3
 import capsa
 from capsa.errors import ArtifactExistsError, ObjectNotFoundError
 
+# The catalog listener must reach the server through the store's own backend
+# (never a fresh one without credentials, which would probe cloud metadata).
+pytestmark = pytest.mark.filterwarnings("error::capsa.catalog.errors.CatalogWarning")
+
 
 def _uploads(server: LoopbackS3) -> list[str]:
     """Multipart uploads in progress on moto (read with boto3, which moto brings)."""

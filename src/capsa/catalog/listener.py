@@ -20,16 +20,17 @@ if TYPE_CHECKING:
     from capsa.store.events import CommitEvent
 
 
-def _backend(url: str) -> Backend:
+def _backend(event: CommitEvent) -> Backend | None:
+    """The backend the commit went through; never a fresh one opened without its options.
+
+    Opening the URL again without the store's options could pick up other
+    credentials, or probe a cloud's metadata endpoint: a listener must not.
+    """
+    if event.backend is not None:
+        return event.backend
     from capsa.store.store import live_backend
 
-    backend = live_backend(url)
-    if backend is not None:
-        return backend
-    from capsa.api import open_backend
-    from capsa.plugins.manager import get_registry
-
-    return open_backend(url, {}, get_registry())
+    return live_backend(event.store_url)
 
 
 def record_commit(event: CommitEvent) -> bool:
@@ -43,7 +44,10 @@ def record_commit(event: CommitEvent) -> bool:
         from capsa.catalog.records import record_from_manifest
         from capsa.plugins.manager import get_registry
 
-        catalog = catalog_for_backend(_backend(event.store_url))
+        backend = _backend(event)
+        if backend is None:
+            return False  # not our process's store: its own listener records it
+        catalog = catalog_for_backend(backend)
         if not catalog.enabled(cached=True):
             return False  # no catalog in this store (yet): the first query builds it
         catalog.add(record_from_manifest(event.full_key, event.manifest, get_registry()))

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from capsa.store.manifest import Manifest
+
+if TYPE_CHECKING:
+    from capsa.backends.base import Backend
 
 
 @dataclass(frozen=True)
@@ -17,6 +21,9 @@ class CommitEvent:
     :ivar url: URL of the artifact prefix.
     :ivar mode: the store mode.
     :ivar manifest: the committed manifest.
+    :ivar backend: the backend the store committed through (its options,
+        credentials and wrappers), for listeners that write beside the
+        artifact (the catalog); None when the event was built elsewhere.
     """
 
     store_url: str
@@ -25,3 +32,4 @@ class CommitEvent:
     url: str
     mode: str
     manifest: Manifest
+    backend: Backend | None = field(default=None, compare=False, repr=False)

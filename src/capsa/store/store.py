@@ -473,33 +473,55 @@ class Store:
     def iter_artifacts(self, prefix: str = "", kind: str | None = None) -> Iterator[ArtifactInfo]:
         """Yield committed artifacts under ``prefix`` lazily, in key order.
 
-        A marker that does not decode is skipped here; ``verify`` reports it.
+        Markers are read a batch at a time (``io_concurrency`` requests at once
+        on object stores), so memory stays bounded however many artifacts the
+        listing holds. A marker that does not decode is skipped here;
+        ``verify`` reports it.
         """
         prefix = validate_prefix(prefix)
         base = f"{self.namespace}/{prefix}" if self.namespace else prefix
         suffix = f"/{MARKER}"
-        for info in self.backend.list(base):
-            if not info.key.endswith(suffix):
-                continue
-            full = info.key[: -len(suffix)]
-            if self._hidden(full):
-                continue
-            rel = self._relative(full)
+        batch_size = max(64, 8 * self.backend.io_concurrency)
+
+        def read(marker_key: str) -> bytes | None:
             try:
-                manifest = decode_manifest(self.backend.get(info.key), key=rel)
-            except (CapsaError, ObjectNotFoundError):
+                return self.backend.get(marker_key)
+            except ObjectNotFoundError:
+                return None  # deleted since it was listed
+
+        def flush(markers: builtins.list[str]) -> Iterator[ArtifactInfo]:
+            raws = map_bounded(read, markers, self.backend.io_concurrency)
+            for marker_key, raw in zip(markers, raws, strict=True):
+                full = marker_key[: -len(suffix)]
+                rel = self._relative(full)
+                if raw is None:
+                    continue
+                try:
+                    manifest = decode_manifest(raw, key=rel)
+                except CapsaError:
+                    continue
+                if kind is not None and manifest.kind != kind:
+                    continue
+                yield ArtifactInfo(
+                    key=rel,
+                    kind=manifest.kind,
+                    kind_version=manifest.kind_version,
+                    created_at=manifest.created_at,
+                    size=manifest.size,
+                    members=tuple(m.file for m in manifest.members),
+                    url=self.backend.join(full),
+                )
+
+        pending: builtins.list[str] = []
+        for info in self.backend.list(base):
+            if not info.key.endswith(suffix) or self._hidden(info.key[: -len(suffix)]):
                 continue
-            if kind is not None and manifest.kind != kind:
-                continue
-            yield ArtifactInfo(
-                key=rel,
-                kind=manifest.kind,
-                kind_version=manifest.kind_version,
-                created_at=manifest.created_at,
-                size=manifest.size,
-                members=tuple(m.file for m in manifest.members),
-                url=self.backend.join(full),
-            )
+            pending.append(info.key)
+            if len(pending) >= batch_size:
+                yield from flush(pending)
+                pending = []
+        if pending:
+            yield from flush(pending)
 
     def list(self, prefix: str = "", kind: str | None = None) -> list[ArtifactInfo]:
         """Return committed artifacts under ``prefix`` (optionally of one kind)."""

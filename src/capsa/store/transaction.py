@@ -798,6 +798,7 @@ class Transaction:
                 url=ref.url,
                 mode=self.store.mode,
                 manifest=manifest,
+                backend=self.backend,
             )
         )
         return ref

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import tempfile
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -317,6 +316,8 @@ class SpooledWriter(ObjectWriter):
     """
 
     def __init__(self, backend: CloudBackend, key: str):
+        import tempfile  # not at import: plugin discovery stays cheap
+
         self._backend = backend
         self._key = key
         self._spool: Any = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed by commit/abort
