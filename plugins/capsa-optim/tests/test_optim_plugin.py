@@ -83,3 +83,29 @@ def test_demo_contribution_saves_an_ensemble() -> None:
     table_art = store.load("demo/optim/table")
     assert table_art.kind in ("table", "optim.table")
     assert np.isfinite(optimum)
+
+
+def test_estimators_and_builders_are_imported_on_first_use() -> None:
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\n"
+        "from capsa.plugins.manager import get_registry\n"
+        "r = get_registry()\n"
+        "est, b = r.estimator('hutchinson'), r.signal_builder('optim.loss')\n"
+        "before = [m for m in ('capsa_optim.curvature.hutchinson', 'capsa_optim.signals.builders')"
+        " if m in sys.modules]\n"
+        "import numpy as np\n"
+        "d = est.estimate(np.zeros(3), hessian=np.diag([1.0, 2.0, 3.0]), probes=1, seed=0)\n"
+        "print(json.dumps([before, d.diagonal.tolist(), 'capsa_optim.curvature.hutchinson' in"
+        " sys.modules, est.name, b.name]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    before, diagonal, loaded, est_name, builder_name = json.loads(
+        out.stdout.strip().splitlines()[-1]
+    )
+    assert before == []
+    assert diagonal == [1.0, 2.0, 3.0] and loaded
+    assert (est_name, builder_name) == ("hutchinson", "optim.loss")

@@ -37,21 +37,25 @@ def capsa_register_artifact_kinds(register: Callable[[ArtifactKind], None]) -> N
 def capsa_register_curvature_estimators(register: Callable[[CurvatureEstimator], None]) -> None:
     """Register the five built-in curvature estimators.
 
-    ``hutchinson``, ``exact_hessian_diag``, ``ema_grad2``, ``empirical_fisher``, ``gn_diag``.
+    ``hutchinson``, ``exact_hessian_diag``, ``ema_grad2``, ``empirical_fisher``, ``gn_diag``;
+    each is imported when first used (:mod:`capsa_optim.lazy`).
     """
-    from capsa_optim.curvature.api import builtin_estimators
+    from capsa_optim.lazy import ESTIMATORS, DeferredEstimator
 
-    for estimator in builtin_estimators():
-        register(estimator)
+    for name, target in ESTIMATORS.items():
+        register(DeferredEstimator(name, target))
 
 
 @hookimpl
 def capsa_register_signal_builders(register: Callable[[SignalBuilder], None]) -> None:
-    """Register the built-in signal builders (``optim.loss``, ``optim.theta`` ...)."""
-    from capsa_optim.signals.builders import builtin_builders
+    """Register the built-in signal builders (``optim.loss``, ``optim.theta`` ...).
 
-    for builder in builtin_builders():
-        register(builder)
+    Each is imported when first used (:mod:`capsa_optim.lazy`).
+    """
+    from capsa_optim.lazy import BUILDERS, DeferredBuilder
+
+    for name, target in BUILDERS.items():
+        register(DeferredBuilder(name, target))
 
 
 @hookimpl
