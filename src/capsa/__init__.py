@@ -17,7 +17,7 @@ library (numpy, pyarrow, zarr) is imported until a plugin needs it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from capsa.errors import (
     ArtifactExistsError,
@@ -43,6 +43,8 @@ from capsa.errors import (
 from capsa.markers import hookimpl
 
 __version__ = "0.1.0"
+
+from capsa.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from capsa.api import open_store
@@ -76,19 +78,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'capsa' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = [

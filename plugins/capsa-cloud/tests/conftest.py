@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from capsa_cloud.servers import LoopbackS3, moto_server, seaweedfs_server
+
+from capsa.testing.isolation import isolate_environment
 
 BUCKET = "capsa-test"
 
@@ -39,6 +40,4 @@ def any_s3(request: pytest.FixtureRequest) -> LoopbackS3:
 @pytest.fixture(autouse=True)
 def _no_cloud_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep the machine's cloud credentials, endpoints and capsa settings out of the tests."""
-    for var in list(os.environ):
-        if var.startswith(("AWS_", "GOOGLE_", "AZURE_", "CAPSA_")):
-            monkeypatch.delenv(var, raising=False)
+    isolate_environment(monkeypatch, cloud=True)

@@ -9,7 +9,6 @@ S3 options reach plain ``s3://`` URLs the way a user's would: a
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 from dimred_helpers import write_s3_config
 
 from capsa.backends.memory import MemoryBackend
+from capsa.testing.isolation import isolate_environment
 
 BUCKET = "capsa-dimred-test"
 
@@ -26,10 +26,7 @@ BUCKET = "capsa-dimred-test"
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Each test runs in its own folder with no CAPSA_* or cloud variables set."""
-    for var in list(os.environ):
-        if var.startswith(("CAPSA_", "AWS_", "GOOGLE_", "AZURE_")):
-            monkeypatch.delenv(var, raising=False)
-    monkeypatch.chdir(tmp_path)
+    isolate_environment(monkeypatch, tmp_path, cloud=True)
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -11,9 +10,9 @@ import pytest
 
 import capsa
 import capsa.testing.formats as testing_formats
-from capsa.backends.memory import MemoryBackend
 from capsa.store.store import Store
 from capsa.testing.formats import StreamingSink
+from capsa.testing.isolation import fresh_store_url
 
 
 class NonSeekableSink(StreamingSink):
@@ -56,9 +55,5 @@ def counting_source() -> type[CountingSource]:
 @pytest.fixture(params=["file", "memory"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     """A production store on each built-in backend."""
-    if request.param == "file":
-        yield capsa.open_store(str(tmp_path / "store"))
-        return
-    name = f"pq-{uuid.uuid4().hex[:8]}"
-    yield capsa.open_store(f"memory://{name}")
-    MemoryBackend(name)._objects.clear()
+    for url in fresh_store_url(request.param, tmp_path):
+        yield capsa.open_store(url)

@@ -19,8 +19,9 @@ by plugin discovery, for the ``experiment.run`` kind) stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from capsa.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from capsa.experiments.configs import (
@@ -73,59 +74,49 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
-    "config_from_table": "configs",
-    "load_config_file": "configs",
-    "serialise_config": "configs",
-    "RunContext": "context",
-    "DEFAULT_ENV_ALLOWLIST": "environment",
-    "SECRET_MARKERS": "environment",
-    "EnvironmentInfo": "environment",
-    "capture_environment": "environment",
-    "is_secret_name": "environment",
-    "FingerprintError": "fingerprint",
-    "canonical_json": "fingerprint",
-    "canonical_payload": "fingerprint",
-    "sha256_for_file": "fingerprint",
-    "stable_fingerprint": "fingerprint",
-    "RUN_KIND": "kind",
-    "ExperimentRunKind": "kind",
-    "ExperimentRegistry": "registry",
-    "ModelSetDefinition": "registry",
-    "RegisteredExperiment": "registry",
-    "ResolvedRegistryExperiment": "registry",
-    "load_experiment_registry": "registry",
-    "resolve_registry_experiment": "registry",
-    "RecordedRun": "rundirs",
-    "RunPaths": "rundirs",
-    "ResultPaths": "rundirs",
-    "prepare_result_paths": "rundirs",
-    "load_run": "rundirs",
-    "recorded_runs": "rundirs",
-    "run_key": "rundirs",
-    "successful_run": "rundirs",
-    "RunOutcome": "runner",
-    "SweepSummary": "runner",
-    "run_sweep": "runner",
-    "ConcreteRun": "sweeps",
-    "Sweep": "sweeps",
-    "SweepAxis": "sweeps",
-    "expand_sweep": "sweeps",
-    "expand_sweep_file": "sweeps",
-    "load_sweep": "sweeps",
+    "config_from_table": ".configs",
+    "load_config_file": ".configs",
+    "serialise_config": ".configs",
+    "RunContext": ".context",
+    "DEFAULT_ENV_ALLOWLIST": ".environment",
+    "SECRET_MARKERS": ".environment",
+    "EnvironmentInfo": ".environment",
+    "capture_environment": ".environment",
+    "is_secret_name": ".environment",
+    "FingerprintError": ".fingerprint",
+    "canonical_json": ".fingerprint",
+    "canonical_payload": ".fingerprint",
+    "sha256_for_file": ".fingerprint",
+    "stable_fingerprint": ".fingerprint",
+    "RUN_KIND": ".kind",
+    "ExperimentRunKind": ".kind",
+    "ExperimentRegistry": ".registry",
+    "ModelSetDefinition": ".registry",
+    "RegisteredExperiment": ".registry",
+    "ResolvedRegistryExperiment": ".registry",
+    "load_experiment_registry": ".registry",
+    "resolve_registry_experiment": ".registry",
+    "RecordedRun": ".rundirs",
+    "RunPaths": ".rundirs",
+    "ResultPaths": ".rundirs",
+    "prepare_result_paths": ".rundirs",
+    "load_run": ".rundirs",
+    "recorded_runs": ".rundirs",
+    "run_key": ".rundirs",
+    "successful_run": ".rundirs",
+    "RunOutcome": ".runner",
+    "SweepSummary": ".runner",
+    "run_sweep": ".runner",
+    "ConcreteRun": ".sweeps",
+    "Sweep": ".sweeps",
+    "SweepAxis": ".sweeps",
+    "expand_sweep": ".sweeps",
+    "expand_sweep_file": ".sweeps",
+    "load_sweep": ".sweeps",
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'capsa.experiments' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"capsa.experiments.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = [

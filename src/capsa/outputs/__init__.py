@@ -13,7 +13,9 @@ built-in kinds plugin imports :mod:`capsa.outputs.kinds` at discovery).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from capsa.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from capsa.outputs.kinds import EXPORTS_KIND, STEP_ARTIFACTS_KIND
@@ -40,19 +42,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'capsa.outputs' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = [

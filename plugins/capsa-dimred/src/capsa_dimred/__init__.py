@@ -24,8 +24,7 @@ plain values defined in :mod:`capsa_dimred.constants`.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from capsa_dimred.constants import (
     EVAL_METRIC_COLUMNS,
@@ -37,6 +36,8 @@ from capsa_dimred.constants import (
 )
 
 __version__ = "0.1.0"
+
+from capsa.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from capsa_dimred.arrays import FitData
@@ -109,16 +110,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Resolve the public functions and classes lazily."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'capsa_dimred' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """List the public names."""
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

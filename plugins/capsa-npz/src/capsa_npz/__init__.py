@@ -10,10 +10,11 @@ the public names below are resolved on first attribute access.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
+
+from capsa.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from capsa_npz.format import NpzFormat
@@ -29,16 +30,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Resolve the public names lazily."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'capsa_npz' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """List the public names."""
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
