@@ -9,10 +9,18 @@ Rows (each baseline measured in the same run):
 - upsert at 100k, absolute: the 1 ms budget / capsa's seconds per upsert
   (ratio >= 1 means within budget).
 - top-10 by a metric over 1M rows: naive (``json.load`` of the seed-000 list,
-  filter, sort) / the catalog's indexed query; higher is better.
-- the same top-10 over the catalog's Parquet export, read by DuckDB (skipped
-  when duckdb is not installed: ``.venv/bin/python -m pip install duckdb``;
-  it is a bench-only dependency).
+  filter, sort) / the catalog's indexed query; higher is better. The
+  inventory is 1M synthetic ``experiment.run`` rows (status, loss,
+  trustworthiness) bulk-loaded into the catalog's own SQLite schema (capsa's
+  ``add_many`` takes minutes for 1M rows; the load is not what is measured),
+  then checked through the catalog's API (count, the top-10).
+- the same inventory exported to Parquet through the catalog's export path
+  (``catalog.export(path)``, as ``capsa export`` does), and the top-10 asked
+  of the Parquet file by DuckDB: against the naive scan, and against a
+  1 s budget for the first query (a fresh DuckDB connection reading the
+  file), target ratio >= 1. Skipped when duckdb is not installed
+  (``.venv/bin/python -m pip install duckdb``; a bench-only dependency, in
+  no runtime or test extra).
 - saving an identical 100 MiB object twice (``by_reference=True``): second
   save / first save, lower is better, target <= 0.15, with 0 extra bytes.
 """
@@ -221,6 +229,7 @@ def bench_top10(workdir: Path) -> list[dict[str, Any]]:
     del flats
 
     catalog = SqliteCatalog(db)
+    assert catalog.count() == TOP_ROWS, "the bulk load did not make 1M catalog rows"
     times = []
     for _ in range(5):
         t0 = time.perf_counter()
@@ -253,28 +262,53 @@ def bench_top10(workdir: Path) -> list[dict[str, Any]]:
     parquet = workdir / "catalog-1m.parquet"
     t0 = time.perf_counter()
     count = catalog.export(parquet)
-    print(f"  exported {count} rows to Parquet in {time.perf_counter() - t0:.1f}s")
+    export_s = time.perf_counter() - t0
+    assert count == TOP_ROWS, count
+    print(
+        f"  exported {count} rows to Parquet in {export_s:.1f}s "
+        f"({parquet.stat().st_size / 2**20:.0f} MiB)"
+    )
     sql = (
         f"SELECT key FROM read_parquet('{parquet}') WHERE kind = 'experiment.run' "
         "AND status = 'success' ORDER BY loss LIMIT 10"
     )
-    con = duckdb.connect()
     times = []
     for _ in range(5):
+        con = duckdb.connect()  # a fresh connection each time: nothing cached in DuckDB
         t0 = time.perf_counter()
         found = [r[0] for r in con.execute(sql).fetchall()]
         times.append(time.perf_counter() - t0)
+        con.close()
     assert found == expected, "duckdb over the export and the naive scan disagree"
-    print(f"  top-10 of 1M over Parquet (duckdb): {min(times) * 1e3:.1f} ms")
+    with duckdb.connect() as con:
+        rows_in_file = con.execute(f"SELECT count(*) FROM read_parquet('{parquet}')").fetchone()
+    assert rows_in_file == (TOP_ROWS,), rows_in_file
+    first, best = times[0], min(times)
+    print(
+        f"  top-10 of 1M over Parquet (duckdb): first {first * 1e3:.1f} ms, "
+        f"best {best * 1e3:.1f} ms"
+    )
     rows.append(
         {
             "name": "top-10 by metric over 1M rows (parquet+duckdb)",
             "baseline": "json.load 1M + sort (seed 000)",
             "baseline_s": naive,
-            "capsa_s": min(times),
-            "ratio": naive / min(times),
+            "capsa_s": best,
+            "ratio": naive / best,
             "target": 10.0,
             "higher_is_better": True,
+        }
+    )
+    rows.append(
+        {
+            "name": "top-10 over 1M-row Parquet export, vs 1 s",
+            "baseline": "1 s budget (first query)",
+            "baseline_s": 1.0,
+            "capsa_s": first,
+            "ratio": 1.0 / first,
+            "target": 1.0,
+            "higher_is_better": True,
+            "export_s": export_s,
         }
     )
     return rows

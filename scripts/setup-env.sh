@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create (or update) .venv with capsa, every plugin in this repository, and
-# the test/dev tools. Idempotent: safe to run again; only changes what changed.
+# the test/dev/docs tools. Idempotent: safe to run again; only changes what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +25,7 @@ PIP=(.venv/bin/python -m pip --disable-pip-version-check --quiet)
 "${PIP[@]}" install "hatchling>=1.21" "editables>=0.5"
 
 projects=(-e .)
-targets=(-e ".[test,dev]")
+targets=(-e ".[test,dev,docs,e2e]")
 for plugin in plugins/*/; do
   [ -f "$plugin/pyproject.toml" ] || continue
   projects+=(-e "${plugin%/}")

@@ -5,10 +5,11 @@ Usage: python crash_writer.py STORE MODE START COUNT IDENTITY [START_AT INTERVAL
 With START_AT and INTERVAL, save number j starts at START_AT + j * INTERVAL
 (wall clock), so two writers attack each key at the same moment.
 
-Every artifact's content is derived from its key (and, in development mode,
-from a version number kept in meta), so the parent can check that whatever is
-committed is exactly what was meant to be written. After each successful save
-the child prints ``ok <key> <version>``; on ArtifactExistsError ``lost <key>``.
+The child prints ``ready`` once its store is open. Every artifact's content
+is derived from its key (and, in development mode, from a version number kept
+in meta), so the parent can check that whatever is committed is exactly what
+was meant to be written. After each successful save the child prints
+``ok <key> <version>``; on ArtifactExistsError ``lost <key>``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def main() -> None:
     start_at = float(sys.argv[6]) if len(sys.argv) > 6 else 0.0
     interval = float(sys.argv[7]) if len(sys.argv) > 7 else 0.0
     store = capsa.open_store(url, mode=mode, session="crash")
+    print("ready", flush=True)  # the parent times its kill from here, not from start-up
     for j, i in enumerate(range(int(start), int(start) + int(count))):
         while time.time() < start_at + j * interval:
             time.sleep(0.0002)

@@ -31,9 +31,12 @@ def _run_and_kill(url: str, mode: str, start: int, rng: random.Random) -> list[s
         text=True,
         env=subprocess_env(PYTHONPATH=str(HERE)),
     )
-    # Python start-up takes ~0.2-0.4 s; kill anywhere from before the first
-    # save to well into the loop.
-    time.sleep(rng.uniform(0.15, 0.6))
+    # Time the kill from the child's "ready" (its store is open), not from its
+    # start-up, which a loaded machine stretches to a second or more: kill
+    # anywhere from before the first save to well into the loop.
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == "ready\n", "the writer did not start"
+    time.sleep(rng.uniform(0.0, 0.4))
     proc.send_signal(signal.SIGKILL)
     out, _ = proc.communicate()
     return [line for line in out.splitlines() if line.startswith("ok ")]

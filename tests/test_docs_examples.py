@@ -49,6 +49,11 @@ PAGES = [
     "dimred.md",
     "artifacts-and-outputs.md",
     "catalog.md",
+    "index.md",
+    "migration/dimred.md",
+    "migration/experiments.md",
+    "migration/serialization.md",
+    "migration/optim.md",
 ]
 
 # Pages whose examples need a plugin that may not be installed in every environment.
@@ -60,6 +65,9 @@ NEEDS = {
     "optim.md": ["numpy", "capsa_optim", "capsa_zarr", "matplotlib"],
     "dimred.md": ["numpy", "capsa_dimred"],
     "catalog.md": ["pyarrow"],
+    "index.md": ["numpy", "capsa_npz"],
+    "migration/dimred.md": ["numpy", "capsa_dimred"],
+    "migration/optim.md": ["numpy", "capsa_optim"],
 }
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^`\n]*)$")

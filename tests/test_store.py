@@ -491,3 +491,29 @@ def test_options_must_be_json_since_the_manifest_records_them(store: Store) -> N
     with pytest.raises(ValidationError, match=r"member 'data\.json'"):
         store.save("k", "json", {}, options={"data": {"indent": object()}})
     assert all_object_keys(store) == []
+
+
+@pytest.mark.parametrize("top", ["dev", "tests", "DEV", "Tests"])
+def test_production_keys_cannot_enter_the_namespace_folders_in_any_case(
+    tmp_path: Path, top: str
+) -> None:
+    store = capsa.open_store(str(tmp_path / "s"))
+    with pytest.raises(InvalidKeyError, match=r"development/test namespaces"):
+        store.save(f"{top}/x", "json", {"a": 1})
+    assert store.list() == []
+
+
+def test_verify_reports_an_artifact_from_a_newer_capsa_and_goes_on(tmp_path: Path) -> None:
+    import json as _json
+
+    store = capsa.open_store(str(tmp_path / "s"))
+    store.save("new", "json", {"a": 1})
+    store.save("old", "json", {"b": 2})
+    marker = tmp_path / "s" / "new" / "_SUCCESS"
+    doc = _json.loads(marker.read_text())
+    doc["schema_version"] = 999
+    marker.write_text(_json.dumps(doc))
+    report = store.verify()
+    assert report.artifacts == 2 and not report.ok
+    assert [(p.key, p.problem) for p in report.problems] == [("new", "version")]
+    assert report.members == 1  # "old" was still verified

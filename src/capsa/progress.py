@@ -1,7 +1,9 @@
 """Progress bars for long operations: shown on a terminal only, and easy to turn off.
 
-Transfers (capsa-cloud), sweeps and listings call :func:`progress_bar`. A bar
-is shown only when all of these hold:
+Transfers (capsa-cloud), sweeps and listings (``store.list(...,
+progress=True)``, ``capsa ls``) call :func:`progress_bar`; with ``total=None``
+it is a counter (``12,345 artifacts``). A bar is shown only when all of these
+hold:
 
 - the caller did not pass ``enabled=False`` (an option such as the cloud
   backends' ``progress = false``);
@@ -15,9 +17,11 @@ core keeps its two dependencies.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
+from collections.abc import Iterator
 from typing import IO, Any
 
 _OFF = frozenset({"0", "false", "off", "no"})
@@ -56,6 +60,28 @@ class Progress:
         if self._bar is not None:
             self._bar.update(n)
 
+    def set_postfix(self, text: str) -> None:
+        """Show ``text`` after the count (``"objects=12000"``), from the next redraw on."""
+        if self._bar is not None:
+            self._bar.set_postfix_str(text, refresh=False)
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Clear the bar while the block prints to the terminal, then draw it again.
+
+        For output written between updates (``capsa ls`` prints its rows
+        page by page while the listing's counter runs on stderr).
+        """
+        if self._bar is None:
+            yield
+            return
+        self._bar.clear()
+        try:
+            yield
+        finally:
+            if self._bar is not None:
+                self._bar.refresh()
+
     def close(self) -> None:
         """Finish and remove the bar."""
         bar, self._bar = self._bar, None
@@ -78,11 +104,13 @@ class _LineBar:
         self.unit = unit
         self.stream = stream
         self.n = 0
+        self.postfix = ""
         self._drawn = 0.0
+        self._width = 0
 
     def _fmt(self, n: float) -> str:
         if self.unit != "B":
-            return f"{int(n)}"
+            return f"{int(n):,}"
         for suffix in ("B", "KiB", "MiB", "GiB"):
             if n < 1024 or suffix == "GiB":
                 return f"{n:.1f} {suffix}" if suffix != "B" else f"{int(n)} B"
@@ -96,12 +124,28 @@ class _LineBar:
             self._drawn = now
             self._draw()
 
+    def set_postfix_str(self, text: str, refresh: bool = True) -> None:
+        self.postfix = text
+        if refresh:
+            self._draw()
+
     def _draw(self) -> None:
         done = self._fmt(self.n)
         text = f"{done}/{self._fmt(self.total)}" if self.total else done
         unit = "" if self.unit == "B" else f" {self.unit}"
-        self.stream.write(f"\r{self.desc}: {text}{unit}")
+        extra = f", {self.postfix}" if self.postfix else ""
+        line = f"{self.desc}: {text}{unit}{extra}"
+        self._width = max(self._width, len(line))
+        self.stream.write(f"\r{line.ljust(self._width)}")
         self.stream.flush()
+
+    def clear(self) -> None:
+        if self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self.stream.flush()
+
+    def refresh(self) -> None:
+        self._draw()
 
     def close(self) -> None:
         self._draw()
@@ -137,7 +181,7 @@ def progress_bar(
     bar = tqdm(
         total=total,
         desc=desc,
-        unit="B" if scale else unit,
+        unit="B" if scale else f" {unit}",  # "12,345 artifacts", not "12345artifacts"
         unit_scale=scale,
         unit_divisor=1024 if scale else 1000,
         file=stream,

@@ -165,3 +165,17 @@ def test_racing_large_create_only_writers(seaweedfs: LoopbackS3) -> None:
     winner = won.index(True)
     assert backend.get("k") == bytes([winner]) * (9 << 20)
     assert [i.key for i in backend.list("")] == ["k"]
+
+
+def test_missing_bucket_is_a_clear_error_on_every_operation(any_s3: LoopbackS3) -> None:
+    from capsa_cloud.backend import CloudStorageError
+
+    options = dict(any_s3.options, max_retries=0)
+    store = capsa.open_store("s3://no-such-bucket/x", options=options)
+    for call in (
+        lambda: store.list(),
+        lambda: store.save("a", "json", {"x": 1}),
+        lambda: list(store.backend.list("")),
+    ):
+        with pytest.raises(CloudStorageError, match=r"bucket 'no-such-bucket' does not exist"):
+            call()

@@ -111,7 +111,8 @@ def test_capsa_demo_includes_the_dimred_pipeline(
     store = capsa.open_store(str(tmp_path / "demo"), mode="development", session="t")
     assert demo_cli.run_demo(store) == 0
     captured = capsys.readouterr()
-    assert "verified 7 artifact(s)" in captured.out, captured
+    # dimred's 7, plus the core's step output (artifacts/demo and exports/demo)
+    assert "verified 9 artifact(s)" in captured.out, captured
     listed = [line.split()[:2] for line in captured.out.splitlines() if line.startswith("demo/")]
     assert ["demo/dimred/fits/pca_k2", "dimred.fit"] in listed
     assert ["demo/dimred/evals/pca_k2_class", "dimred.eval"] in listed

@@ -1,4 +1,8 @@
-"""The core's contribution to ``capsa demo``: metrics, a log and a run bundle."""
+"""The core's contribution to ``capsa demo``: metrics, a log, a run bundle, two model versions.
+
+The two model versions hold the same weights, stored by reference: the store
+keeps the bytes once, as one content-addressed object both manifests name.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +25,24 @@ def _bundle() -> dict[str, object]:
     }
 
 
+def _weights() -> bytes:
+    """1 MiB of deterministic "model weights" (the same bytes on every run)."""
+    import hashlib
+
+    block = b"".join(hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(1024))
+    return block * 32
+
+
+def _model(version: int) -> Callable[[], dict[str, object]]:
+    def make() -> dict[str, object]:
+        return {
+            "weights.bin": _weights(),
+            "params.json": {"model": "ridge", "alpha": 0.5, "version": version},
+        }
+
+    return make
+
+
 @hookimpl
 def capsa_demo_artifacts(register: Callable[[DemoArtifact], None]) -> None:
     """Register the core demo artifacts."""
@@ -34,3 +56,13 @@ def capsa_demo_artifacts(register: Callable[[DemoArtifact], None]) -> None:
         )
     )
     register(DemoArtifact("demo/run", "bundle", _bundle, "config, events and notes in one commit"))
+    for version in (1, 2):
+        register(
+            DemoArtifact(
+                f"demo/models/ridge-v{version}",
+                "bundle",
+                _model(version),
+                "model weights stored by reference (both versions share one object)",
+                by_reference=("weights.bin",),
+            )
+        )

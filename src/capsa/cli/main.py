@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from capsa.cli import exitcodes
+from capsa.cli.ls import cmd_ls
 from capsa.cli.render import emit_json, human_size, table
 from capsa.errors import (
     ArtifactNotFoundError,
@@ -81,21 +82,6 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     for family, clashes in registry.conflicts().items():
         for name, plugins in clashes.items():
             print(f"conflict: {family} {name!r} is registered by {', '.join(plugins)}")
-    return exitcodes.OK
-
-
-def cmd_ls(args: argparse.Namespace) -> int:
-    """List committed artifacts."""
-    store = _store(args)
-    items = store.list(args.prefix or "", kind=args.kind)
-    if args.json:
-        emit_json({"store": store.url, "mode": store.mode, "artifacts": items})
-        return exitcodes.OK
-    rows = [[i.key, i.kind, human_size(i.size), i.created_at] for i in items]
-    if rows:
-        print(table(rows, ["KEY", "KIND", "SIZE", "CREATED"]))
-    else:
-        print(f"no artifacts in {store.url}" + (f" ({store.namespace})" if store.namespace else ""))
     return exitcodes.OK
 
 

@@ -64,19 +64,31 @@ class ResolvedConfig:
             return DEFAULT_STORE_URL, None, "default"
         entry = cfg.stores.get(target)
         if entry is not None:
-            return self._absolute(entry.url, from_file=True), entry, origin
+            url = self._absolute(
+                entry.url,
+                from_file=True,
+                source=str(self.file) if self.file else origin,
+                key=f"stores.{target}.url",
+            )
+            return url, entry, origin
         if "://" not in target and not _looks_like_path(target) and cfg.stores:
             raise ConfigError(
                 f"no store named {target!r}; named stores are {', '.join(sorted(cfg.stores))}",
                 source=origin,
                 key="store",
             )
-        return self._absolute(target, from_file=origin == str(self.file)), None, origin
+        url = self._absolute(target, from_file=origin == str(self.file), source=origin, key="store")
+        return url, None, origin
 
-    def _absolute(self, url: str, *, from_file: bool) -> str:
+    def _absolute(self, url: str, *, from_file: bool, source: str, key: str) -> str:
         if "://" in url:
             return url
-        path = Path(url).expanduser()
+        try:
+            path = Path(url).expanduser()
+        except RuntimeError as exc:  # "~user/..." for a user without a home folder
+            raise ConfigError(
+                f"cannot expand {url!r}: no home folder for that user", source=source, key=key
+            ) from exc
         if not path.is_absolute() and from_file:
             path = self.base_dir / path
         return str(path)
@@ -94,9 +106,9 @@ def find_config_file(start: Path | None = None) -> tuple[Path, dict[str, Any]] |
         if not path.is_file():
             raise ConfigError("the file does not exist", source=str(path), key="CAPSA_CONFIG")
         data = _read_toml(path)
-        return path, (
-            data.get("tool", {}).get("capsa", {}) if path.name == "pyproject.toml" else data
-        )
+        if path.name != "pyproject.toml":
+            return path, data
+        return path, _tool_capsa(data, path) or {}
     folder = (start or Path.cwd()).absolute()
     for candidate in (folder, *folder.parents):
         capsa_toml = candidate / "capsa.toml"
@@ -104,13 +116,21 @@ def find_config_file(start: Path | None = None) -> tuple[Path, dict[str, Any]] |
             return capsa_toml, _read_toml(capsa_toml)
         pyproject = candidate / "pyproject.toml"
         if pyproject.is_file():
-            data = _read_toml(pyproject)
-            table = data.get("tool", {}).get("capsa")
+            table = _tool_capsa(_read_toml(pyproject), pyproject)
             if table is not None:
-                if not isinstance(table, dict):
-                    raise ConfigError("must be a table", source=str(pyproject), key="tool.capsa")
                 return pyproject, table
     return None
+
+
+def _tool_capsa(data: dict[str, Any], path: Path) -> dict[str, Any] | None:
+    """The ``[tool.capsa]`` table of a ``pyproject.toml`` (None when absent)."""
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError("must be a table", source=str(path), key="tool")
+    table = tool.get("capsa")
+    if table is not None and not isinstance(table, dict):
+        raise ConfigError("must be a table", source=str(path), key="tool.capsa")
+    return table
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -118,19 +138,43 @@ def _read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML: {exc}", source=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"invalid TOML: not UTF-8 (byte {exc.start} is {exc.object[exc.start : exc.end]!r})",
+            source=str(path),
+        ) from exc
+    except RecursionError as exc:
+        raise ConfigError("invalid TOML: nested too deeply", source=str(path)) from exc
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc}", source=str(path)) from None
 
 
 def decode_config(table: dict[str, Any], *, source: str, prefix: str = "") -> CapsaConfig:
     """Decode a config table; a bad key or value raises :class:`ConfigError` naming it."""
+    if not isinstance(table, dict):
+        raise ConfigError(
+            f"must be a table, got {type(table).__name__}", source=source, key=prefix or None
+        )
     # Named stores are checked one by one first, so that an error can name the
     # store (msgspec reports dict keys as "[...]").
     stores = table.get("stores")
     if isinstance(stores, dict):
         for name, entry in stores.items():
             _convert(entry, StoreConfig, source=source, prefix=_join(prefix, f"stores.{name}"))
-    return _convert(table, CapsaConfig, source=source, prefix=prefix)
+    config = _convert(table, CapsaConfig, source=source, prefix=prefix)
+    _check_grace(config.gc_grace_seconds, source=source, key=_join(prefix, "gc_grace_seconds"))
+    return config
+
+
+def _check_grace(value: float, *, source: str, key: str) -> None:
+    """Refuse a ``gc_grace_seconds`` that is negative or NaN.
+
+    Either would let ``gc`` collect the objects of saves still in progress.
+    """
+    if not value >= 0:  # also catches NaN
+        raise ConfigError(
+            f"expected a number of seconds >= 0, got {value!r}", source=source, key=key
+        )
 
 
 def _join(prefix: str, path: str) -> str:
@@ -145,11 +189,12 @@ def _convert(value: Any, target: type[T], *, source: str, prefix: str) -> T:
         match = _PATH_RE.search(text)
         path = match.group("path") if match else ""
         message = _PATH_RE.sub("", text).strip(" -")
-        unknown = re.search(r"unknown field `([^`]+)`", text)
-        if unknown:
-            path = f"{path}.{unknown.group(1)}"
-            message = "unknown key (check the spelling; see docs/configuration.md)"
         dotted = path.lstrip(".").replace("[", ".").replace("]", "")
+        # The unknown key's own name is kept as written (it may hold dots or backticks).
+        unknown = re.search(r"unknown field `(.*?)`(?= - at `|$)", text)
+        if unknown:
+            dotted = _join(dotted, unknown.group(1))
+            message = "unknown key (check the spelling; see docs/configuration.md)"
         full = _join(prefix, dotted)
         choices = _literal_choices(full.split(".")) if full else None
         if choices and "enum" in message:
@@ -212,6 +257,7 @@ def load_config(start: Path | None = None) -> ResolvedConfig:
                 raise ConfigError(
                     f"expected a number of seconds, got {raw!r}", source="environment", key=var
                 ) from None
+            _check_grace(value, source="environment", key=var)
         overrides[name] = value
         sources[name] = f"env:{var}"
     if overrides:

@@ -36,9 +36,13 @@ DEFAULT_STORE_URL = "./capsa-store"
 class StoreConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """One named store.
 
-    :ivar url: a local path, ``file://``, ``memory://name`` or a cloud URL.
-    :ivar mode: the mode this store opens in unless overridden.
-    :ivar options: backend options (region, endpoint, credentials profile ...).
+    :ivar url: a local path, ``file://``, ``memory://name`` or a URL of another
+        scheme a plugin serves (``s3://`` ...); relative paths are relative to
+        the config file's folder.
+    :ivar mode: the mode this store opens in unless overridden (absent: the
+        top-level ``mode``).
+    :ivar options: backend options passed to the backend's ``from_url``
+        (region, endpoint, credentials profile ...; see the backend's docs).
     """
 
     url: str
@@ -49,8 +53,11 @@ class StoreConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class PluginsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Plugin loading.
 
-    :ivar load: allowlist of plugin (entry-point or distribution) names; None loads all.
-    :ivar strict: a plugin that fails to load is an error instead of a warning.
+    :ivar load: allowlist of plugin names (entry-point names such as ``npz``, or
+        distribution names such as ``capsa-npz``); absent loads every installed
+        plugin. The core's built-in plugins always load.
+    :ivar strict: a plugin that fails to import or register raises
+        ``PluginLoadError`` instead of a warning.
     """
 
     load: list[str] | None = None
@@ -60,13 +67,18 @@ class PluginsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class CapsaConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The whole configuration.
 
-    :ivar store: the default store: a name from ``stores`` or a URL/path.
-    :ivar mode: default mode.
-    :ivar session: development-mode session name (default: a timestamp).
-    :ivar test_name: test-mode namespace name.
-    :ivar gc_grace_seconds: debris younger than this is left alone by ``gc``.
-    :ivar stores: named stores.
-    :ivar plugins: plugin loading.
+    :ivar store: the default store: a name from ``stores``, or a URL or path
+        (absent: ``./capsa-store``).
+    :ivar mode: the default mode: ``production`` (keys written once),
+        ``development`` (a session namespace) or ``test`` (a named namespace).
+    :ivar session: the development session, i.e. the namespace
+        ``dev/<session>/`` (absent: the local time, ``YYYYmmdd_HHMMSS``).
+    :ivar test_name: the test namespace ``tests/<test_name>/``; required in
+        test mode.
+    :ivar gc_grace_seconds: ``gc`` leaves alone debris and objects modified
+        less than this many seconds ago.
+    :ivar stores: named stores, ``[stores.<name>]``.
+    :ivar plugins: plugin loading, ``[plugins]``.
     """
 
     store: str | None = None

@@ -62,14 +62,30 @@ REGISTRY_VERSION = 1
 
 
 class ModelSetTable(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """``[model_sets.<name>]`` in a registry file."""
+    """``[model_sets.<name>]`` in a registry file.
+
+    :ivar models: names of models of the ``[models]`` table, in order.
+    :ivar description: free text.
+    """
 
     models: list[str]
     description: str | None = None
 
 
 class ExperimentTable(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """``[experiments.<name>]`` in a registry file."""
+    """``[experiments.<name>]`` in a registry file.
+
+    :ivar sweep: the experiment's sweep: the path of a sweep file (relative to
+        the registry file) or an inline sweep table.
+    :ivar models: models (names from ``[models]``) the sweep is expanded for.
+    :ivar model_sets: model sets (names from ``[model_sets]``) whose models the
+        sweep is expanded for; each set's name is also one of the experiment's
+        groups.
+    :ivar groups: group names, for selecting experiments by group.
+    :ivar overrides: per model or model set name, dotted path -> value, applied
+        after the model's own overrides.
+    :ivar description: free text.
+    """
 
     sweep: str | dict[str, Any]
     models: list[str] = msgspec.field(default_factory=list)
@@ -80,7 +96,17 @@ class ExperimentTable(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class RegistryFile(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """The whole registry file, as decoded."""
+    """The whole registry file, as decoded.
+
+    :ivar schema_version: registry-file schema version.
+    :ivar config_type: ``"module:name"`` of the config type the runs decode to.
+    :ivar step: ``"module:name"`` of the step ``capsa experiments run`` calls.
+    :ivar results_root: default root of the run directories (a path, relative
+        to the registry file, or a capsa URL).
+    :ivar models: model name -> its fixed overrides (dotted path -> value).
+    :ivar model_sets: named, reusable lists of models.
+    :ivar experiments: the named experiments, each a sweep.
+    """
 
     schema_version: int = REGISTRY_VERSION
     config_type: str | None = None

@@ -66,7 +66,27 @@ class JsonFormat(Format):
     def read(self, source: MemberSource, **options: Any) -> Any:
         """Decode the JSON document (``type=`` decodes into a msgspec type)."""
         target = options.get("type", Any)
+        raw = source.read_bytes()
         try:
-            return msgspec.json.decode(source.read_bytes(), type=target)
-        except msgspec.DecodeError as exc:
-            raise IntegrityError(f"member {source.name!r} is not valid JSON: {exc}") from exc
+            return msgspec.json.decode(raw, type=target)
+        except JSON_DECODE_ERRORS as exc:
+            raise IntegrityError(
+                f"member {source.name!r} is not valid JSON: {json_error_reason(exc)}"
+            ) from exc
+
+
+JSON_DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+"""What msgspec raises on bad JSON bytes.
+
+Besides ``DecodeError``, invalid UTF-8 inside a string raises
+``UnicodeDecodeError`` and very deep nesting ``RecursionError``.
+"""
+
+
+def json_error_reason(exc: BaseException) -> str:
+    """A one-line reason for one of :data:`JSON_DECODE_ERRORS`."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"invalid UTF-8 at byte {exc.start} of a string"
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc)

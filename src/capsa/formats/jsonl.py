@@ -9,7 +9,7 @@ import msgspec
 
 from capsa.errors import IntegrityError, ValidationError
 from capsa.formats.base import Format, MemberSource
-from capsa.formats.json import _ENCODER, _known_options
+from capsa.formats.json import _ENCODER, JSON_DECODE_ERRORS, _known_options, json_error_reason
 from capsa.formats.jsonsafe import check_finite
 
 
@@ -69,11 +69,13 @@ class JsonlRecords:
                 if not line.strip():
                     continue
                 try:
-                    yield decoder.decode(line)
-                except msgspec.DecodeError as exc:
+                    record = decoder.decode(line)
+                except JSON_DECODE_ERRORS as exc:
                     raise IntegrityError(
-                        f"member {self._source.name!r} line {lineno} is not valid JSON: {exc}"
+                        f"member {self._source.name!r} line {lineno} is not valid JSON: "
+                        f"{json_error_reason(exc)}"
                     ) from exc
+                yield record
 
     def __repr__(self) -> str:
         return f"<JsonlRecords {self._source.name!r}>"

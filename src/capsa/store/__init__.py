@@ -4,7 +4,7 @@ from capsa.store.artifact import Artifact, ArtifactRef
 from capsa.store.events import CommitEvent
 from capsa.store.manifest import MANIFEST_SCHEMA, MANIFEST_VERSION, Manifest, MemberRecord
 from capsa.store.reports import GcReport, Problem, VerifyReport
-from capsa.store.store import ArtifactInfo, Store
+from capsa.store.store import ArtifactInfo, ListingProgress, Store
 
 __all__ = [
     "MANIFEST_SCHEMA",
@@ -14,6 +14,7 @@ __all__ = [
     "ArtifactRef",
     "CommitEvent",
     "GcReport",
+    "ListingProgress",
     "Manifest",
     "MemberRecord",
     "Problem",

@@ -21,6 +21,7 @@ SUMS_SUFFIX = ".sha256sums"
 
 if TYPE_CHECKING:
     from capsa.backends.base import Backend
+    from capsa.formats.base import Format
     from capsa.kinds.base import ArtifactKind
     from capsa.plugins.registry import Registry
 
@@ -475,12 +476,23 @@ class Artifact(Mapping[str, Any]):
                 "load it again"
             )
 
+    def _format(self, record: MemberRecord) -> Format:
+        """The member's format, refusing a marker whose layout contradicts it."""
+        fmt = self._registry.format(record.format)
+        if fmt.directory != (record.layout == "directory"):
+            raise IntegrityError(
+                f"artifact {self.key!r}, member {record.file!r}: the manifest says layout "
+                f"{record.layout!r}, but format {fmt.name!r} writes "
+                f"{'directories' if fmt.directory else 'single files'}; the marker is corrupt"
+            )
+        return fmt
+
     def __getitem__(self, name: str) -> Any:
         record = self._record(name)
         with self._lock:
             if record.file in self._cache:
                 return self._cache[record.file]
-        fmt = self._registry.format(record.format)
+        fmt = self._format(record)
         options: dict[str, Any] = {}
         if fmt.requires_trust:
             options["trusted"] = self._trusted
@@ -493,7 +505,7 @@ class Artifact(Mapping[str, Any]):
     def read(self, name: str, **options: Any) -> Any:
         """Read a member fully (not lazily), with format read options; not cached."""
         record = self._record(name)
-        fmt = self._registry.format(record.format)
+        fmt = self._format(record)
         if fmt.requires_trust:
             options.setdefault("trusted", self._trusted)
         src: Any = self.source(name)

@@ -160,6 +160,16 @@ def decode_manifest(raw: bytes, *, key: str) -> Manifest:
         raise IntegrityError(
             f"artifact {key!r}: _SUCCESS is not a valid capsa manifest: {exc}"
         ) from None
+    except UnicodeDecodeError as exc:
+        # msgspec raises this (not a DecodeError) for invalid UTF-8 inside a string.
+        raise IntegrityError(
+            f"artifact {key!r}: _SUCCESS is not a valid capsa manifest: invalid UTF-8 at "
+            f"byte {exc.start} of a string"
+        ) from exc
+    except RecursionError as exc:
+        raise IntegrityError(
+            f"artifact {key!r}: _SUCCESS is not a valid capsa manifest: JSON nested too deeply"
+        ) from exc
     if manifest.schema != MANIFEST_SCHEMA:
         raise IntegrityError(
             f"artifact {key!r}: _SUCCESS has schema {manifest.schema!r}, "
@@ -169,6 +179,15 @@ def decode_manifest(raw: bytes, *, key: str) -> Manifest:
         raise IncompatibleVersionError(
             f"artifact {key!r}: manifest schema version {manifest.schema_version} is newer "
             f"than this capsa reads ({MANIFEST_VERSION}); upgrade capsa"
+        )
+    if manifest.schema_version < 1:
+        raise IntegrityError(
+            f"artifact {key!r}: _SUCCESS has schema_version {manifest.schema_version}; "
+            "versions start at 1"
+        )
+    if manifest.kind_version < 0:
+        raise IntegrityError(
+            f"artifact {key!r}: _SUCCESS has a negative kind_version {manifest.kind_version}"
         )
     seen: set[str] = set()
     for record in manifest.members:
@@ -189,7 +208,21 @@ def decode_manifest(raw: bytes, *, key: str) -> Manifest:
             )
         if isinstance(record.object, str):
             _check_object_member(manifest, record, key)
+    _check_names_unambiguous(manifest, seen, key)
     return manifest
+
+
+def _check_names_unambiguous(manifest: Manifest, files: set[str], key: str) -> None:
+    """``artifact[name]`` looks a member up by logical name or file: both must be unambiguous."""
+    names: set[str] = set()
+    for record in manifest.members:
+        if record.name in names:
+            raise IntegrityError(f"artifact {key!r}: member name {record.name!r} listed twice")
+        names.add(record.name)
+        if record.name != record.file and record.name in files:
+            raise IntegrityError(
+                f"artifact {key!r}: member name {record.name!r} is also the file of another member"
+            )
 
 
 def _check_object_member(manifest: Manifest, record: MemberRecord, key: str) -> None:

@@ -10,7 +10,9 @@ class Problem(msgspec.Struct, kw_only=True):
 
     :ivar key: the artifact key.
     :ivar member: the member file, or ``"_SUCCESS"`` for the marker.
-    :ivar problem: ``"missing"``, ``"size"``, ``"sha256"`` or ``"marker"``.
+    :ivar problem: ``"missing"``, ``"size"``, ``"sha256"``, ``"marker"`` (the
+        marker does not decode) or ``"version"`` (written by a newer capsa or
+        plugin than the one verifying).
     :ivar detail: a human-readable explanation.
     """
 

@@ -23,9 +23,9 @@ Commit protocols:
   ``RENAME_EXCHANGE`` (development/test overwrite: readers see the old
   artifact or the new one, never a mix).
 * **Marker** (object stores, ``memory://``): the save claims the key with a
-  create-only ``_CLAIM`` object, puts members in place (create-only in
-  production, ``If-None-Match: *``), then ``_SUCCESS`` last, also
-  create-only, and drops the claim. A racing writer fails at the claim.
+  create-only ``_CLAIM`` object (``If-None-Match: *``), puts members in
+  place (plain puts under the claim), then ``_SUCCESS`` last, create-only in
+  production, and drops the claim. A racing writer fails at the claim.
 
 Both are implemented by :class:`capsa.store.transaction.Transaction`, which
 ``save`` uses and :meth:`Store.transaction` exposes for artifacts written over
@@ -43,9 +43,9 @@ import fnmatch
 import os
 import time
 import weakref
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from capsa.backends.concurrency import map_bounded
 from capsa.errors import (
@@ -83,6 +83,7 @@ if TYPE_CHECKING:
     from capsa.kinds.base import ArtifactKind
     from capsa.objects.store import ObjectStore
     from capsa.plugins.registry import Registry
+    from capsa.progress import Progress
 
 RESERVED_TOP = ("dev", "tests")
 """Top-level names that hold the development and test namespaces."""
@@ -119,6 +120,40 @@ class ArtifactInfo:
     size: int
     members: tuple[str, ...]
     url: str
+
+
+class ListingProgress(NamedTuple):
+    """How far a listing has got (handed to ``iter_artifacts(progress=callback)``).
+
+    :ivar objects: objects the backend listed so far (members and markers).
+    :ivar artifacts: committed artifacts found so far (markers read, before
+        any ``kind`` filter).
+    :ivar done: True on the last call, when the listing is complete.
+    """
+
+    objects: int
+    artifacts: int
+    done: bool = False
+
+
+ListingCallback = Callable[[ListingProgress], None]
+"""A listing progress callback: called with a :class:`ListingProgress`."""
+
+LISTING_REPORT_EVERY = 128
+"""A listing reports its progress every this many markers read (and every 1,000 objects)."""
+
+
+def listing_bar(bar: Progress) -> ListingCallback:
+    """A listing callback that advances ``bar`` (a counter of artifacts) and shows objects."""
+    shown = 0
+
+    def report(state: ListingProgress) -> None:
+        nonlocal shown
+        bar.set_postfix(f"{state.objects:,} objects")
+        bar.update(state.artifacts - shown)
+        shown = state.artifacts
+
+    return report
 
 
 @dataclass
@@ -230,10 +265,12 @@ class Store:
 
     def _full(self, key: str) -> str:
         validate_key(key)
-        if self.mode == "production" and key.split("/", 1)[0] in RESERVED_TOP:
+        # Compared case-insensitively: on macOS and Windows "DEV/x" is "dev/x".
+        if self.mode == "production" and key.split("/", 1)[0].casefold() in RESERVED_TOP:
             raise InvalidKeyError(
                 f"key {key!r} starts with {key.split('/', 1)[0]!r}, which holds the "
-                "development/test namespaces; choose another top-level name"
+                "development/test namespaces (in any letter case); choose another "
+                "top-level name"
             )
         return f"{self.namespace}/{key}" if self.namespace else key
 
@@ -470,18 +507,52 @@ class Store:
         """True when a committed artifact is at ``key``."""
         return self.backend.exists(self._marker(self._full(key)))
 
-    def iter_artifacts(self, prefix: str = "", kind: str | None = None) -> Iterator[ArtifactInfo]:
+    def iter_artifacts(
+        self,
+        prefix: str = "",
+        kind: str | None = None,
+        *,
+        progress: bool | ListingCallback = False,
+    ) -> Iterator[ArtifactInfo]:
         """Yield committed artifacts under ``prefix`` lazily, in key order.
 
-        Markers are read a batch at a time (``io_concurrency`` requests at once
-        on object stores), so memory stays bounded however many artifacts the
-        listing holds. A marker that does not decode is skipped here;
+        The backend's listing is consumed page by page, and each ``_SUCCESS``
+        marker is read as soon as it is listed: ``io_concurrency`` reads at
+        once on object stores (on a thread pool that lives as long as the
+        iteration), while the listing goes on. At most a few batches of
+        markers are held at any time, so memory stays bounded however many
+        artifacts there are. A marker that does not decode is skipped here;
         ``verify`` reports it.
+
+        :param prefix: only keys starting with this (``"exp1/"``).
+        :param kind: only artifacts of this kind.
+        :param progress: ``True`` draws a counter of the artifacts found on
+            stderr (on a terminal only; ``CAPSA_PROGRESS=0`` turns it off);
+            a callable is called with a :class:`ListingProgress` every
+            :data:`LISTING_REPORT_EVERY` markers or 1,000 objects scanned,
+            and once more at the end (``done=True``), from the iterating
+            thread.
         """
         prefix = validate_prefix(prefix)
         base = f"{self.namespace}/{prefix}" if self.namespace else prefix
+        where = self.backend.join(base) if base else self.url
+        if progress is True:
+            from capsa.progress import progress_bar
+
+            bar = progress_bar(None, f"list {where}", unit="artifacts")
+            with bar:
+                yield from self._iter_artifacts(base, kind, listing_bar(bar))
+            return
+        yield from self._iter_artifacts(base, kind, progress or None)
+
+    def _iter_artifacts(
+        self, base: str, kind: str | None, report: ListingCallback | None
+    ) -> Iterator[ArtifactInfo]:
         suffix = f"/{MARKER}"
-        batch_size = max(64, 8 * self.backend.io_concurrency)
+        concurrency = max(1, self.backend.io_concurrency)
+        window = max(64, 8 * concurrency)  # markers read ahead of the consumer, at most
+        objects = markers = 0
+        reported = (0, 0)
 
         def read(marker_key: str) -> bytes | None:
             try:
@@ -489,43 +560,97 @@ class Store:
             except ObjectNotFoundError:
                 return None  # deleted since it was listed
 
-        def flush(markers: builtins.list[str]) -> Iterator[ArtifactInfo]:
-            raws = map_bounded(read, markers, self.backend.io_concurrency)
-            for marker_key, raw in zip(markers, raws, strict=True):
-                full = marker_key[: -len(suffix)]
-                rel = self._relative(full)
-                if raw is None:
-                    continue
-                try:
-                    manifest = decode_manifest(raw, key=rel)
-                except CapsaError:
-                    continue
-                if kind is not None and manifest.kind != kind:
-                    continue
-                yield ArtifactInfo(
-                    key=rel,
-                    kind=manifest.kind,
-                    kind_version=manifest.kind_version,
-                    created_at=manifest.created_at,
-                    size=manifest.size,
-                    members=tuple(m.file for m in manifest.members),
-                    url=self.backend.join(full),
-                )
+        def info(marker_key: str, raw: bytes | None) -> ArtifactInfo | None:
+            if raw is None:
+                return None
+            full = marker_key[: -len(suffix)]
+            rel = self._relative(full)
+            try:
+                manifest = decode_manifest(raw, key=rel)
+            except CapsaError:
+                return None
+            if kind is not None and manifest.kind != kind:
+                return None
+            return ArtifactInfo(
+                key=rel,
+                kind=manifest.kind,
+                kind_version=manifest.kind_version,
+                created_at=manifest.created_at,
+                size=manifest.size,
+                members=tuple(m.file for m in manifest.members),
+                url=self.backend.join(full),
+            )
 
-        pending: builtins.list[str] = []
-        for info in self.backend.list(base):
-            if not info.key.endswith(suffix) or self._hidden(info.key[: -len(suffix)]):
-                continue
-            pending.append(info.key)
-            if len(pending) >= batch_size:
-                yield from flush(pending)
-                pending = []
-        if pending:
-            yield from flush(pending)
+        def tick(*, done: bool = False) -> None:
+            nonlocal reported
+            if report is None:
+                return
+            due = markers - reported[0] >= LISTING_REPORT_EVERY or objects - reported[1] >= 1000
+            if done or due:
+                reported = (markers, objects)
+                report(ListingProgress(objects=objects, artifacts=markers, done=done))
 
-    def list(self, prefix: str = "", kind: str | None = None) -> list[ArtifactInfo]:
-        """Return committed artifacts under ``prefix`` (optionally of one kind)."""
-        return list(self.iter_artifacts(prefix, kind))
+        def scanned() -> Iterator[str]:
+            nonlocal objects
+            for item in self.backend.list(base):
+                objects += 1
+                if objects % 1000 == 0:
+                    tick()
+                if item.key.endswith(suffix) and not self._hidden(item.key[: -len(suffix)]):
+                    yield item.key
+
+        if concurrency == 1:
+            for marker_key in scanned():
+                found = info(marker_key, read(marker_key))
+                markers += 1
+                tick()
+                if found is not None:
+                    yield found
+            tick(done=True)
+            return
+
+        from collections import deque
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        pending: deque[tuple[str, Future[bytes | None]]] = deque()
+        pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="capsa-io-list")
+        try:
+            for marker_key in scanned():
+                pending.append((marker_key, pool.submit(read, marker_key)))
+                while len(pending) >= window or (pending and pending[0][1].done()):
+                    first, future = pending.popleft()
+                    found = info(first, future.result())
+                    markers += 1
+                    tick()
+                    if found is not None:
+                        yield found
+            while pending:
+                first, future = pending.popleft()
+                found = info(first, future.result())
+                markers += 1
+                tick()
+                if found is not None:
+                    yield found
+            tick(done=True)
+        finally:
+            for _, future in pending:
+                future.cancel()
+            pool.shutdown(wait=True)
+
+    def list(
+        self,
+        prefix: str = "",
+        kind: str | None = None,
+        *,
+        progress: bool | ListingCallback = False,
+    ) -> builtins.list[ArtifactInfo]:
+        """Return committed artifacts under ``prefix`` (optionally of one kind).
+
+        The whole list is built in memory; iterate :meth:`iter_artifacts`
+        instead for listings too long for that. ``progress`` is as for
+        :meth:`iter_artifacts`.
+        """
+        return builtins.list(self.iter_artifacts(prefix, kind, progress=progress))
 
     # -- verify ----------------------------------------------------------------
 
@@ -553,9 +678,11 @@ class Store:
             report.artifacts += 1
             try:
                 manifest = self.manifest(k)
-            except IntegrityError as exc:
+            except (IntegrityError, IncompatibleVersionError) as exc:
+                # A newer capsa's (or plugin's) artifact is reported, not a reason to stop.
+                problem = "marker" if isinstance(exc, IntegrityError) else "version"
                 report.problems.append(
-                    Problem(key=k, member=MARKER, problem="marker", detail=str(exc))
+                    Problem(key=k, member=MARKER, problem=problem, detail=str(exc))
                 )
                 continue
             artifact = Artifact(

@@ -19,6 +19,8 @@ import datetime as _dt
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+import msgspec
+
 from capsa.backends.base import Backend, ObjectInfo, ObjectWriter, PutData
 from capsa.errors import (
     CapsaError,
@@ -63,17 +65,36 @@ RETRY_KEYS = frozenset(
 )
 """Options that configure retries; durations are seconds."""
 
-TRANSFER_KEYS = frozenset(
-    {
-        "chunk_size",
-        "max_concurrency",
-        "concurrency",
-        "spool_size",
-        "list_chunk_size",
-        "progress",
-        "progress_threshold",
-    }
-)
+
+class TransferOptions(msgspec.Struct, frozen=True, kw_only=True):
+    """capsa-cloud's own store options: transfer sizes, concurrency and progress bars.
+
+    The docs' configuration reference is generated from this Struct.
+
+    :ivar chunk_size: multipart part size in bytes, and the size above which
+        an upload goes multipart (at least 5 MiB, S3's smallest part).
+    :ivar max_concurrency: parts of one multipart upload sent at once.
+    :ivar concurrency: small objects (bundle members, folder files, zarr
+        chunks, verification reads) put or fetched at once.
+    :ivar spool_size: bytes of a create-only put (markers, claims) kept in
+        memory before spooling to a temporary file.
+    :ivar list_chunk_size: keys per listing page.
+    :ivar progress: show progress bars for long transfers (on a terminal
+        only; ``CAPSA_PROGRESS=0`` also turns them off).
+    :ivar progress_threshold: transfers of at least this many bytes get a
+        progress bar.
+    """
+
+    chunk_size: int = 8 << 20
+    max_concurrency: int = 8
+    concurrency: int = 16
+    spool_size: int = 8 << 20
+    list_chunk_size: int = 1000
+    progress: bool = True
+    progress_threshold: int = 64 << 20
+
+
+TRANSFER_KEYS = frozenset(TransferOptions.__struct_fields__)
 """Options of capsa-cloud itself (transfer sizes, concurrency, progress bars)."""
 
 _BOOL_KEYS = frozenset({"progress"})
@@ -95,9 +116,9 @@ class CloudOptions:
 
     Keys of the ``[stores.X] options`` table are sorted by name: HTTP client
     keys (:data:`CLIENT_KEYS`), retry keys (:data:`RETRY_KEYS`), capsa-cloud's
-    transfer keys (:data:`TRANSFER_KEYS`); every other key goes to the cloud's
-    store config (``region``, ``endpoint``, ``access_key_id`` ...), where
-    obstore refuses unknown ones. Nested ``client_options`` and
+    transfer keys (:data:`TRANSFER_KEYS`, the fields of :class:`TransferOptions`);
+    every other key goes to the cloud's store config (``region``, ``endpoint``,
+    ``access_key_id`` ...), where obstore refuses unknown ones. Nested ``client_options`` and
     ``retry_config`` tables are merged as they are.
     """
 
@@ -105,20 +126,15 @@ class CloudOptions:
         self.config: dict[str, Any] = {}
         self.client: dict[str, Any] = {}
         self.retry: dict[str, Any] = {}
-        self.chunk_size = 8 << 20
-        """Multipart part size (and the size above which uploads go multipart)."""
-        self.max_concurrency = 8
-        """Parts of one multipart upload sent at once."""
-        self.concurrency = 16
-        """Small objects put or fetched at once (``Backend.io_concurrency``)."""
-        self.spool_size = 8 << 20
-        """Create-only puts are spooled in memory up to this size, then to a temporary file."""
-        self.list_chunk_size = 1000
-        """Keys per listing page."""
-        self.progress = True
-        """Show progress bars for long transfers (on a TTY only)."""
-        self.progress_threshold = 64 << 20
-        """Transfers at least this large get a progress bar."""
+        # The transfer options, with their defaults: see TransferOptions.
+        defaults = TransferOptions()
+        self.chunk_size = defaults.chunk_size
+        self.max_concurrency = defaults.max_concurrency
+        self.concurrency = defaults.concurrency
+        self.spool_size = defaults.spool_size
+        self.list_chunk_size = defaults.list_chunk_size
+        self.progress = defaults.progress
+        self.progress_threshold = defaults.progress_threshold
         for name, value in options.items():
             if name == "client_options":
                 self.client.update(_mapping(name, value))
@@ -402,6 +418,11 @@ class CloudBackend(Backend):
                 "in the store options or the cloud's environment variables"
             )
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "NoSuchBucket" in str(exc) or "NoSuchContainer" in str(exc):
+            return CloudStorageError(
+                f"{op} {key!r} in {self.url}: the bucket {self.bucket!r} does not exist "
+                "(create it, or fix the store URL)"
+            )
         if isinstance(exc, GenericError | TimeoutError | ConnectionError):
             return CloudTransientError(
                 f"{op} {key!r} in {self.url} failed after "
@@ -586,7 +607,13 @@ class CloudBackend(Backend):
             offset=offset,
             chunk_size=self.options.list_chunk_size,
         )
-        for batch in stream:
+        while True:
+            try:
+                batch = next(stream)
+            except StopIteration:
+                return
+            except Exception as exc:  # a missing bucket, denied access, a dead endpoint
+                raise self._error(exc, prefix, "list") from exc
             for meta in batch:
                 key = str(meta["path"])
                 if key.startswith(prefix):

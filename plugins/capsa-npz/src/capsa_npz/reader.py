@@ -16,6 +16,7 @@ numpy is imported inside functions only.
 
 from __future__ import annotations
 
+import errno
 import io
 import math
 import struct
@@ -79,13 +80,15 @@ def typed_errors(member: str) -> Iterator[None]:
     which are failures of the storage rather than of the bytes, and
     ``MemoryError`` (a genuine array too large for this machine; sizes are
     checked against the zip directory before anything is allocated).
+    ``EINVAL`` is the exception: on a real file it is what seeking to the
+    negative offset a corrupt directory computes raises.
     """
     try:
         yield
     except (CapsaError, MemoryError):
         raise
     except OSError as exc:
-        if exc.errno is not None:
+        if exc.errno is not None and exc.errno != errno.EINVAL:
             raise
         raise IntegrityError(f"npz member {member!r} is not a readable npz file: {exc}") from exc
     except Exception as exc:

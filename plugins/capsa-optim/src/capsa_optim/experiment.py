@@ -50,6 +50,9 @@ EXPERIMENT_KINDS = ("sweep", "ensemble", "time_series")
 class ExperimentManifest(msgspec.Struct, kw_only=True):
     """``manifest.json``: what an experiment sweeps, over which data.
 
+    :ivar schema: the schema name; must be :data:`EXPERIMENT_SCHEMA`.
+    :ivar schema_version: the schema version; must be
+        :data:`EXPERIMENT_SCHEMA_VERSION`.
     :ivar experiment_id: identifier (default: the directory name).
     :ivar created_at: ISO-8601 creation time (default: now).
     :ivar kind: ``"sweep"``, ``"ensemble"`` or ``"time_series"``.

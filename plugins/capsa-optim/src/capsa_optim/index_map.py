@@ -87,6 +87,10 @@ class IndexMap(msgspec.Struct, frozen=True, kw_only=True):
 
     Build one with :meth:`from_shapes` (contiguous, in order) or give the
     entries explicitly; :meth:`validated` checks it against θ's dimension.
+
+    :ivar entries: the θ segments, in packing order.
+    :ivar layout_hash: sha256 (16 hex digits) of the ordered ``(name, shape)``
+        pairs; filled in when absent, and a stored one must match the entries.
     """
 
     entries: list[IndexEntry]
@@ -132,31 +136,22 @@ class IndexMap(msgspec.Struct, frozen=True, kw_only=True):
     def validated(self, dim: int | None = None) -> IndexMap:
         """Check the entries against θ's dimension and return the map with its hash filled in.
 
-        Refused with :class:`~capsa.errors.ValidationError`: an empty or
-        duplicate name, a segment out of ``[0, dim]``, overlapping segments,
-        ``stop - start`` different from the product of ``shape``, segments
-        that do not cover ``0..dim`` exactly, or a stored ``layout_hash`` that
-        does not match the entries.
+        Refused with :class:`~capsa.errors.ValidationError`: entries that are
+        not a list of :class:`IndexEntry`, an empty, non-str or duplicate
+        name, a start, stop or shape dimension that is not an int, a block
+        that is not a str, a segment out of ``[0, dim]``, overlapping
+        segments, ``stop - start`` different from the product of ``shape``,
+        segments that do not cover ``0..dim`` exactly, or a stored
+        ``layout_hash`` that does not match the entries. Shapes given as
+        tuples come back as lists (as they decode from JSON).
         """
+        entries = _checked_entries(self.entries)
         if dim is None:
-            dim = self.dim
+            dim = max((e.stop for e in entries), default=0)
         if isinstance(dim, bool) or not isinstance(dim, int) or dim < 0:
             raise ValidationError(f"IndexMap: theta dimension must be an int >= 0, got {dim!r}")
-        seen: set[str] = set()
-        for e in self.entries:
+        for e in entries:
             where = f"IndexMap entry {e.name!r}"
-            if not isinstance(e.name, str) or not e.name:
-                raise ValidationError(
-                    f"IndexMap: entry names must be non-empty str, got {e.name!r}"
-                )
-            if e.name in seen:
-                raise ValidationError(f"IndexMap: entry name {e.name!r} appears twice")
-            seen.add(e.name)
-            _shape(e.shape, e.name)
-            for field in ("start", "stop"):
-                value = getattr(e, field)
-                if isinstance(value, bool) or not isinstance(value, int):
-                    raise ValidationError(f"{where}: {field} must be an int, got {value!r}")
             if not 0 <= e.start <= e.stop <= dim:
                 raise ValidationError(
                     f"{where}: [{e.start}, {e.stop}) is out of range for theta of dimension {dim}"
@@ -166,7 +161,7 @@ class IndexMap(msgspec.Struct, frozen=True, kw_only=True):
                     f"{where}: stop - start = {e.stop - e.start} but shape {e.shape} holds "
                     f"{math.prod(e.shape)} values"
                 )
-        ordered = sorted(self.entries, key=lambda e: (e.start, e.stop))
+        ordered = sorted(entries, key=lambda e: (e.start, e.stop))
         cursor = 0
         for e in ordered:
             if e.start < cursor:
@@ -183,14 +178,15 @@ class IndexMap(msgspec.Struct, frozen=True, kw_only=True):
             raise ValidationError(
                 f"IndexMap covers theta[0:{cursor}] but theta has dimension {dim}"
             )
-        computed = self.computed_hash()
+        checked = msgspec.structs.replace(self, entries=entries)
+        computed = checked.computed_hash()
         if self.layout_hash is not None and self.layout_hash != computed:
             raise ValidationError(
                 f"IndexMap layout_hash {self.layout_hash!r} does not match its entries "
                 f"(computed {computed!r}); the entries were edited or the hash was copied "
                 "from another layout"
             )
-        return msgspec.structs.replace(self, layout_hash=computed)
+        return msgspec.structs.replace(checked, layout_hash=computed)
 
     def check_compatible(self, expected: Any, *, what: str = "the decoder") -> None:
         """Raise :class:`LayoutMismatchError` unless ``expected``'s layout hash equals this one's.
@@ -285,6 +281,42 @@ class IndexMap(msgspec.Struct, frozen=True, kw_only=True):
             for e in entries:
                 out[e.start : e.stop] = float(value)
         return out
+
+
+def _checked_entries(entries: Any) -> list[IndexEntry]:
+    """The entries with their field types checked, shapes as lists of ints."""
+    if not isinstance(entries, list | tuple):
+        raise ValidationError(
+            f"IndexMap: entries must be a list of IndexEntry, got {type(entries).__name__}"
+        )
+    seen: set[str] = set()
+    out: list[IndexEntry] = []
+    for e in entries:
+        if not isinstance(e, IndexEntry):
+            raise ValidationError(
+                f"IndexMap: entries must be IndexEntry objects, got {type(e).__name__}: {e!r}"
+            )
+        if not isinstance(e.name, str) or not e.name:
+            raise ValidationError(f"IndexMap: entry names must be non-empty str, got {e.name!r}")
+        if e.name in seen:
+            raise ValidationError(f"IndexMap: entry name {e.name!r} appears twice")
+        seen.add(e.name)
+        where = f"IndexMap entry {e.name!r}"
+        if isinstance(e.shape, int | str | bytes):
+            raise ValidationError(f"{where}: shape must be a list of ints, got {e.shape!r}")
+        dims = _shape(e.shape, e.name)
+        for field in ("start", "stop"):
+            value = getattr(e, field)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValidationError(f"{where}: {field} must be an int, got {value!r}")
+        if e.block is not None and not isinstance(e.block, str):
+            raise ValidationError(f"{where}: block must be a str or None, got {e.block!r}")
+        out.append(e if e.shape == dims and type(e.shape) is list else _with_shape(e, dims))
+    return out
+
+
+def _with_shape(entry: IndexEntry, dims: list[int]) -> IndexEntry:
+    return msgspec.structs.replace(entry, shape=dims)
 
 
 def _shape(shape: Any, name: str) -> list[int]:

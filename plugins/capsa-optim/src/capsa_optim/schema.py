@@ -159,12 +159,32 @@ class RunSummary(msgspec.Struct, kw_only=True):
     members actually written; values given by the caller are overwritten.
     Loss statistics the caller leaves as ``None`` are computed from the trace.
 
+    :ivar artifact_schema: :data:`SUMMARY_SCHEMA`.
+    :ivar schema_version: :data:`SCHEMA_VERSION`.
+    :ivar run_id: the run identifier (default: ``meta.json``'s; a different
+        one is refused).
+    :ivar created_at: ISO-8601 creation time (default: ``meta.json``'s).
+    :ivar git_commit: the source commit (default: ``meta.json``'s ``git.commit``).
     :ivar status: ``"ok"`` or ``"failed"``; ``message`` says why.
-    :ivar num_steps_completed: rows in the trace.
-    :ivar loss_init: first loss; ``loss_final``: last finite-or-not loss
-        (``None`` when not finite); ``loss_best``/``best_step``: lowest finite loss.
+    :ivar message: why the run failed, or any note.
+    :ivar num_steps_completed: rows in the trace (default: computed from it).
+    :ivar loss_init: first loss (computed from the trace when ``None``).
+    :ivar loss_final: last loss, ``None`` when not finite (computed from the
+        trace when ``None``).
+    :ivar loss_best: lowest finite loss (computed from the trace when ``None``).
+    :ivar best_step: the step of ``loss_best`` (computed from the trace when ``None``).
     :ivar runtime_total_s: wall time, approximate.
+    :ivar trace_storage: ``"npz"`` (``trace.npz``) or ``"zarr"`` (``trace.zarr``);
+        always computed.
+    :ivar has_signals: ``signals.npz`` was written; always computed.
+    :ivar has_precond: ``precond.npz`` was written; always computed.
+    :ivar has_curvature: ``curvature.npz`` was written; always computed.
+    :ivar has_checkpoint_best: ``checkpoint_best.npz`` was written; always computed.
+    :ivar has_checkpoint_final: ``checkpoint_final.npz`` was written; always computed.
+    :ivar has_diag_steps: ``diag_steps.jsonl`` was written; always computed.
+    :ivar has_grads: ``grads.npz`` was written; always computed.
     :ivar metrics: other scalars for sweep tables (final errors ...).
+    :ivar extra: any other top-level key (kept on load, written back).
     """
 
     artifact_schema: str = SUMMARY_SCHEMA

@@ -251,10 +251,12 @@ def _legacy_summary_fixes(doc: dict[str, Any]) -> None:
 def _decode_json(raw: bytes | Mapping[str, Any], what: str) -> dict[str, Any]:
     if isinstance(raw, Mapping):
         return dict(raw)
+    from capsa.formats.json import JSON_DECODE_ERRORS, json_error_reason
+
     try:
         doc = msgspec.json.decode(raw)
-    except msgspec.DecodeError as exc:
-        raise IntegrityError(f"{what} is not valid JSON: {exc}") from None
+    except JSON_DECODE_ERRORS as exc:
+        raise IntegrityError(f"{what} is not valid JSON: {json_error_reason(exc)}") from None
     if not isinstance(doc, dict):
         raise IntegrityError(f"{what} must hold a JSON object, got {type(doc).__name__}")
     return doc

@@ -58,13 +58,26 @@ ZARR_CHUNK_BYTES = 1 << 20
 """Target size of one Zarr chunk."""
 
 ZARR_THETA_COLUMNS = 128
-"""θ columns per Zarr chunk: ``theta[:, k]`` reads 1/ceil(D/128) of the trace."""
+"""θ columns per Zarr chunk: ``theta[:, k]`` reads 1/ceil(D/128) of the trace (D <= 2048)."""
+
+ZARR_BAND_BYTES = 16 << 20
+"""Most bytes of one band of θ chunks (a chunk's rows, all D columns).
+
+The writer holds one band before writing it, so this bounds its memory
+whatever D is. Up to D = 2048 (float64) chunks are 1,024 rows x 128 columns;
+wider θ gets fewer rows per chunk and, to keep chunks near 1 MiB, more
+columns (D = 100k: 20 x 6,553, so ``theta[:, k]`` reads 1/16 of θ).
+"""
 
 
 def zarr_theta_chunks(dim: int, itemsize: int) -> tuple[int, int]:
-    """Zarr chunks of θ: ~1 MiB, at most :data:`ZARR_THETA_COLUMNS` columns wide."""
-    cols = max(1, min(dim, ZARR_THETA_COLUMNS))
-    return max(1, ZARR_CHUNK_BYTES // (cols * itemsize)), cols
+    """Zarr chunks ``(rows, columns)`` of θ: ~1 MiB, bands of at most :data:`ZARR_BAND_BYTES`."""
+    dim = max(1, dim)
+    narrow = min(dim, ZARR_THETA_COLUMNS)
+    rows = min(ZARR_CHUNK_BYTES // (narrow * itemsize), ZARR_BAND_BYTES // (dim * itemsize))
+    rows = max(1, rows)
+    cols = max(narrow, min(dim, ZARR_CHUNK_BYTES // (rows * itemsize)))
+    return rows, cols
 
 
 def zarr_available() -> bool:
@@ -97,7 +110,7 @@ class TraceWriter:
     :param checkpoints: track and save the best and final checkpoints.
     :param theta_dtype: dtype of θ rows (default: that of the first θ, float64 for ints).
     :param zarr_theta_chunks: ``(rows, columns)`` of θ's Zarr chunks (default ~1 MiB,
-        128 columns).
+        128 columns wide up to D = 2048, see :func:`zarr_theta_chunks`).
     :raises ValidationError: bad meta or options.
     :raises ArtifactExistsError: a production run already exists there.
     """
