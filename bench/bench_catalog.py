@@ -19,8 +19,8 @@ Rows (each baseline measured in the same run):
   of the Parquet file by DuckDB: against the naive scan, and against a
   1 s budget for the first query (a fresh DuckDB connection reading the
   file), target ratio >= 1. Skipped when duckdb is not installed
-  (``.venv/bin/python -m pip install -e ".[bench]"``; a bench-only dependency, in
-  no runtime or test extra).
+  (``.venv/bin/python -m pip install -e ".[bench]"``; not a runtime
+  dependency of capsa).
 - saving an identical 100 MiB object twice (``by_reference=True``): second
   save / first save, lower is better, target <= 0.15, with 0 extra bytes.
 """
@@ -255,8 +255,8 @@ def bench_top10(workdir: Path) -> list[dict[str, Any]]:
         import duckdb
     except ImportError:
         print(
-            "  top-10 over Parquet with duckdb: skipped (duckdb is not installed; it is a "
-            "bench-only dependency: .venv/bin/python -m pip install -e .[bench])"
+            "  top-10 over Parquet with duckdb: skipped (duckdb is not installed: "
+            ".venv/bin/python -m pip install -e .[bench])"
         )
         return rows
     parquet = workdir / "catalog-1m.parquet"

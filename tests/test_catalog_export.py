@@ -43,8 +43,9 @@ def test_parquet_is_read_by_pyarrow_polars_and_pandas(store: capsa.Store, tmp_pa
     assert frame.loc[frame["loss"].idxmax(), "key"] == "grid/run2"
 
 
-def test_duckdb_reads_the_export_when_installed(store: capsa.Store, tmp_path: Path) -> None:
-    duckdb = pytest.importorskip("duckdb", reason="duckdb is a bench-only dependency")
+def test_duckdb_reads_the_export(store: capsa.Store, tmp_path: Path) -> None:
+    import duckdb
+
     out = tmp_path / "runs.parquet"
     open_catalog(store).export(out)
     top = duckdb.sql(f"SELECT key FROM '{out}' WHERE loss IS NOT NULL ORDER BY loss LIMIT 2")

@@ -18,10 +18,14 @@ every ``CAPSA_*`` environment variable unset:
 Plugins that the examples register with :func:`capsa.plugins.register_plugin`
 are unregistered after each page, and a plugin that fails to load is an error
 (not the usual warning).
+
+Every docs page with a python block that is not skipped must be in ``PAGES``
+or in ``TESTED_ELSEWHERE`` (the test file that runs its examples).
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 import sys
 import tomllib
@@ -54,6 +58,10 @@ PAGES = [
     "migration/experiments.md",
     "migration/serialization.md",
     "migration/optim.md",
+    "migration/artifact-manager.md",
+    "concepts.md",
+    "formats.md",
+    "plugins/index.md",
 ]
 
 # Pages whose examples need a plugin that may not be installed in every environment.
@@ -68,6 +76,18 @@ NEEDS = {
     "index.md": ["numpy", "capsa_npz"],
     "migration/dimred.md": ["numpy", "capsa_dimred"],
     "migration/optim.md": ["numpy", "capsa_optim"],
+    "migration/artifact-manager.md": ["pyarrow", "capsa_parquet"],
+    "concepts.md": ["numpy", "capsa_npz", "pyarrow", "capsa_parquet"],
+    "formats.md": ["numpy", "capsa_npz"],
+    "plugins/index.md": ["capsa_npz"],
+}
+
+REPO = DOCS.parent
+
+# Pages whose python blocks another test runs (page -> that test file, from the repository root).
+TESTED_ELSEWHERE = {
+    "testing-backends.md": "tests/test_conformance_docs.py",
+    "tables.md": "plugins/capsa-parquet/tests/test_parquet_docs.py",
 }
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^`\n]*)$")
@@ -157,6 +177,32 @@ def test_extract_blocks() -> None:
     assert blocks[3].code == "a = 1\n"
 
 
+def test_every_page_with_python_examples_is_run() -> None:
+    """A page with a python block that is not skipped must be in PAGES or TESTED_ELSEWHERE."""
+    unlisted = []
+    for path in sorted(DOCS.rglob("*.md")):
+        page = path.relative_to(DOCS).as_posix()
+        if page.startswith("_hooks/") or page in PAGES or page in TESTED_ELSEWHERE:
+            continue
+        blocks = extract_blocks(path.read_text(encoding="utf-8"))
+        lines = [b.line for b in blocks if b.lang == "python" and not b.skip]
+        if lines:
+            unlisted.append(f"{page} (python blocks at lines {', '.join(map(str, lines))})")
+    assert not unlisted, (
+        "these docs pages have python examples that no test runs; add them to PAGES (or mark "
+        f"a block that cannot run with a '{_SKIP}' line before it): {'; '.join(unlisted)}"
+    )
+    assert not set(PAGES) & set(TESTED_ELSEWHERE)
+    for page in [*PAGES, *TESTED_ELSEWHERE]:
+        assert (DOCS / page).is_file(), f"{page} is listed but docs/{page} does not exist"
+    for page, test_file in TESTED_ELSEWHERE.items():
+        source = REPO / test_file
+        assert source.is_file(), f"{page}: {test_file} does not exist"
+        assert Path(page).name in source.read_text(encoding="utf-8"), (
+            f"{test_file} does not mention {page}: does it still run the page's examples?"
+        )
+
+
 @pytest.fixture
 def doc_env(tmp_path, monkeypatch):
     """An empty working directory, no CAPSA_* variables, and a clean plugin registry."""
@@ -205,6 +251,9 @@ def _write_file(root: Path, block: Block, page: str) -> list[tuple[str, str, int
     assert root in target.parents, f"{page}:{block.line}: title {block.title!r} escapes the folder"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(block.code, encoding="utf-8")
+    # Earlier blocks may have imported from src/ before it existed: forget what
+    # the import system remembers about it, as a new interpreter would.
+    importlib.invalidate_caches()
     if target.suffix == ".py":
         # A syntax error must fail even when no later block imports the module.
         compile(block.code, f"{page}:{block.line} ({block.title})", "exec")

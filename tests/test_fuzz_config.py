@@ -52,7 +52,7 @@ toml_scalars = st.one_of(
     st.booleans(),
     st.dates(),
     st.datetimes(timezones=st.none() | st.just(dt.UTC)).map(lambda d: d.replace(fold=0)),
-    st.times(),
+    st.times().map(lambda t: t.replace(fold=0)),  # TOML has no fold: it cannot round-trip
 )
 toml_values = st.recursive(
     toml_scalars,

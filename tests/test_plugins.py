@@ -244,3 +244,23 @@ def test_excluded_first_party_plugin_gets_an_allow_hint(site: Path) -> None:
 def test_strict_message_does_not_claim_the_plugin_was_skipped(site: Path) -> None:
     out = run_python(PROBE, site, CAPSA_STRICT_PLUGINS="1")
     assert "CAPSA_STRICT_PLUGINS is on" in out.stderr and "skipped" not in out.stderr
+
+
+def test_in_process_plugins_are_listed_by_module_or_class() -> None:
+    import types
+
+    module = types.ModuleType("my_lab.capsa_plugin")
+
+    class ObjectPlugin:
+        pass
+
+    register_plugin(module, "as-module")
+    register_plugin(ObjectPlugin(), "as-object")
+    try:
+        found = {p.name: p for p in list_plugins()}
+        assert found["as-module"].module == "my_lab.capsa_plugin"
+        assert found["as-module"].distribution == "(in-process) as-module"
+        assert found["as-object"].module.endswith("ObjectPlugin")
+    finally:
+        unregister_plugin("as-module")
+        unregister_plugin("as-object")

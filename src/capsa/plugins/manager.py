@@ -164,7 +164,8 @@ def _build(*, allow: Iterable[str] | None, strict: bool | None) -> _State:
     for name, plugin in _in_process.items():
         info = PluginInfo(
             name=name,
-            module=type(plugin).__qualname__,
+            # A module plugin is named by its module, an object by its class.
+            module=getattr(plugin, "__name__", None) or type(plugin).__qualname__,
             distribution=f"(in-process) {name}",
             version="",
         )
