@@ -517,3 +517,13 @@ def test_verify_reports_an_artifact_from_a_newer_capsa_and_goes_on(tmp_path: Pat
     assert report.artifacts == 2 and not report.ok
     assert [(p.key, p.problem) for p in report.problems] == [("new", "version")]
     assert report.members == 1  # "old" was still verified
+
+
+def test_a_refused_development_overwrite_keeps_the_old_version(backend_url: str) -> None:
+    dev = capsa.open_store(backend_url, mode="development", session="s")
+    dev.save("k", "bundle", {"a.json": {"v": 1}, "b.txt": "one"})
+    with pytest.raises(ValidationError, match=r"'k'.*'b\.json'.*NaN"):
+        dev.save("k", "bundle", {"a.json": {"v": 2}, "b.json": {"x": float("nan")}})
+    art = dev.load("k", verify=True)
+    assert art["a.json"] == {"v": 1} and art["b.txt"] == "one"
+    assert dev.gc(dry_run=True, older_than=0).objects == []
