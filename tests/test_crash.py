@@ -6,30 +6,27 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 from core_helpers import subprocess_env
-from crash_writer import payload
 
 import capsa
 from capsa.errors import ArtifactExistsError
-from capsa.store.store import Store
+from capsa.testing.crash import check_content, payload, writer_command
 
-HERE = Path(__file__).parent
 ROUNDS = int(os.environ.get("CAPSA_CRASH_ROUNDS", "30"))
 
 
 def _run_and_kill(url: str, mode: str, start: int, rng: random.Random) -> list[str]:
     """Start a writer, SIGKILL it after a random delay; return its acknowledged lines."""
     proc = subprocess.Popen(
-        [sys.executable, str(HERE / "crash_writer.py"), url, mode, str(start), "1000", "w"],
+        writer_command(url, mode, start, 1000, "w"),
         stdout=subprocess.PIPE,
         text=True,
-        env=subprocess_env(PYTHONPATH=str(HERE)),
+        env=subprocess_env(),
     )
     # Time the kill from the child's "ready" (its store is open), not from its
     # start-up, which a loaded machine stretches to a second or more: kill
@@ -40,18 +37,6 @@ def _run_and_kill(url: str, mode: str, start: int, rng: random.Random) -> list[s
     proc.send_signal(signal.SIGKILL)
     out, _ = proc.communicate()
     return [line for line in out.splitlines() if line.startswith("ok ")]
-
-
-def _check_content(store: Store, key: str) -> int:
-    """The committed artifact must be exactly one intended version; return it."""
-    art = store.load(key, verify=True)
-    meta = art["meta.json"]
-    version = int(meta["version"])
-    expected = payload(key, version, meta["identity"])
-    assert art.read("blob.bin") == expected["blob.bin"]
-    assert art["notes.txt"] == expected["notes.txt"]
-    assert art.meta == {"version": version}
-    return version
 
 
 @pytest.mark.slow
@@ -69,7 +54,7 @@ def test_sigkill_during_production_saves_loses_and_corrupts_nothing(tmp_path: Pa
     corrupt = 0
     for key in committed:
         try:
-            _check_content(store, key)
+            check_content(store, key)
         except Exception:
             corrupt += 1
     lost = sorted(acknowledged - set(committed))
@@ -103,14 +88,14 @@ def test_sigkill_during_development_overwrites_keeps_old_or_new(tmp_path: Path) 
         start += 1000
         store = capsa.open_store(url, mode="development", session="crash")
         if last_ack >= 0:
-            version = _check_content(store, "same-key")
+            version = check_content(store, "same-key")
             # Old or new: never older than what the writer last acknowledged.
             assert version >= last_ack
     assert last_ack >= 0
     store = capsa.open_store(url, mode="development", session="crash")
     store.gc(dry_run=False, older_than=0)
     assert store.verify().ok
-    assert _check_content(store, "same-key") >= last_ack
+    assert check_content(store, "same-key") >= last_ack
 
 
 @pytest.mark.slow
@@ -120,20 +105,10 @@ def test_production_race_between_two_processes(tmp_path: Path) -> None:
     start_at = time.time() + 1.5
     procs = [
         subprocess.Popen(
-            [
-                sys.executable,
-                str(HERE / "crash_writer.py"),
-                url,
-                "production",
-                "0",
-                "40",
-                ident,
-                str(start_at),
-                "0.05",
-            ],
+            writer_command(url, "production", 0, 40, ident, start_at=start_at, interval=0.05),
             stdout=subprocess.PIPE,
             text=True,
-            env=subprocess_env(PYTHONPATH=str(HERE)),
+            env=subprocess_env(),
         )
         for ident in ("A", "B")
     ]
@@ -185,3 +160,14 @@ def test_create_only_race_on_object_store_protocol() -> None:
         for key in keys:
             assert store.load(key, verify=True)["meta.json"]["identity"] == ident
     assert store.gc(dry_run=True, older_than=0).objects == []
+
+
+def test_the_crash_kit_refuses_bytes_no_writer_meant(tmp_path: Path) -> None:
+    store = capsa.open_store(str(tmp_path / "store"))
+    store.save("k00001", "bundle", payload("k00001", 0, "A"), meta={"version": 0})
+    assert check_content(store, "k00001") == 0
+    forged = payload("k00002", 0, "A")
+    forged["blob.bin"] = bytes(forged["blob.bin"])[:-1] + b"!"
+    store.save("k00002", "bundle", forged, meta={"version": 0})
+    with pytest.raises(AssertionError, match=r"'k00002' holds bytes no writer meant"):
+        check_content(store, "k00002")

@@ -3,35 +3,34 @@
 The S3 versions of the core crash tests (tests/test_crash.py), on SeaweedFS:
 a real storage server, fast enough for many rounds, and atomic for racing
 conditional PUTs (moto 5.1 is not for multi-megabyte ones, see
-docs/backends.md). Writers are separate processes
-(``cloud_crash_writer.py``) that reach the loopback server with its options.
+docs/backends.md). Writers are separate processes (``capsa.testing.crash``,
+the kit the core's crash tests use) that reach the loopback server with its
+options.
 Each test prints one line of figures (``pytest -s``); docs/reliability.md
 lists them.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from capsa_cloud.servers import LoopbackS3
-from cloud_crash_writer import PART_SIZE, payload
 
 import capsa
-from capsa.store.store import Store
+from capsa.testing.crash import MEMBERS, payload, writer_command
+from capsa.testing.crash import check_content as _check
 
 HERE = Path(__file__).resolve().parent
-WRITER = str(HERE / "cloud_crash_writer.py")
 ROUNDS = int(os.environ.get("CAPSA_CRASH_ROUNDS", "30"))
-MEMBERS = ("_SUCCESS", "blob.bin", "meta.json", "notes.txt")
+PART_SIZE = 5 << 20
+"""The ``chunk_size`` the writers' stores use: one blob in eight goes multipart."""
 
 
 def _options(server: LoopbackS3) -> dict[str, Any]:
@@ -40,11 +39,18 @@ def _options(server: LoopbackS3) -> dict[str, Any]:
 
 
 def _writer(
-    url: str, options: dict[str, Any], mode: str, start: int, count: int, ident: str, *sync: str
+    url: str,
+    options: dict[str, Any],
+    mode: str,
+    start: int,
+    count: int,
+    ident: str,
+    **sync: float,
 ) -> subprocess.Popen[str]:
-    args = [url, json.dumps(options), mode, str(start), str(count), ident, *sync]
     return subprocess.Popen(
-        [sys.executable, WRITER, *args],
+        writer_command(
+            url, mode, start, count, ident, options=options, large_size=PART_SIZE, **sync
+        ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -75,16 +81,9 @@ def _keys(out: str, word: str) -> set[str]:
     return {line.split()[1] for line in out.splitlines() if line.startswith(f"{word} ")}
 
 
-def _check_content(store: Store, key: str) -> int:
+def _check_content(store: capsa.Store, key: str) -> int:
     """The committed artifact must be exactly one intended version; return it."""
-    art = store.load(key, verify=True)
-    meta = art["meta.json"]
-    version = int(meta["version"])
-    expected = payload(key, version, meta["identity"])
-    assert art.read("blob.bin") == expected["blob.bin"]
-    assert art["notes.txt"] == expected["notes.txt"]
-    assert art.meta == {"version": version}
-    return version
+    return _check(store, key, large_size=PART_SIZE)
 
 
 def _incomplete_uploads(server: LoopbackS3, url: str) -> int:
@@ -123,7 +122,9 @@ def test_cloud_sigkill_during_production_saves_loses_and_corrupts_nothing(
             corrupt += 1
     lost = sorted(acknowledged - set(committed))
     debris = store.gc(dry_run=False, older_than=0)
-    multipart = sum(len(payload(k, 0, "w")["blob.bin"]) > PART_SIZE for k in committed)
+    multipart = sum(
+        len(payload(k, 0, "w", large_size=PART_SIZE)["blob.bin"]) > PART_SIZE for k in committed
+    )
     print(
         f"\ncrash test (s3/seaweedfs): rounds={ROUNDS} committed={len(committed)} "
         f"acknowledged={len(acknowledged)} corrupt_committed={corrupt} lost={len(lost)} "
@@ -208,7 +209,7 @@ def test_cloud_production_race_between_three_processes(seaweedfs: LoopbackS3) ->
     n_keys, idents = 40, ("A", "B", "C")
     start_at = time.time() + 2.0  # all three started and connected by then
     procs = [
-        _writer(url, options, "production", 0, n_keys, ident, str(start_at), "0.12")
+        _writer(url, options, "production", 0, n_keys, ident, start_at=start_at, interval=0.12)
         for ident in idents
     ]
     results = [p.communicate(timeout=180) for p in procs]
@@ -228,7 +229,7 @@ def test_cloud_production_race_between_three_processes(seaweedfs: LoopbackS3) ->
         try:  # the committed content is the winner's, byte for byte
             art = store.load(key, verify=True)
             assert art["meta.json"]["identity"] == winner
-            assert art.read("blob.bin") == payload(key, 0, winner)["blob.bin"]
+            assert art.read("blob.bin") == payload(key, 0, winner, large_size=PART_SIZE)["blob.bin"]
         except Exception:
             corrupt += 1
     debris = store.gc(dry_run=False, older_than=0)
